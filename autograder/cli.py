@@ -1,0 +1,55 @@
+"""`attn-grade`: a thin command line over the library (check one notebook, grade a class)."""
+from __future__ import annotations
+
+import locale
+import os
+import sys
+
+import click
+
+from autograder.submission import SubmissionError
+
+
+def default_lang() -> str:
+    """"zh" when the locale is Chinese, else "en"."""
+    name = os.environ.get("LC_ALL") or os.environ.get("LANG") or (locale.getlocale()[0] or "")
+    return "zh" if name.lower().startswith("zh") else "en"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """Grade Transformer-attention notebooks against hidden graders, in a sandbox."""
+
+
+@main.command("check")
+@click.argument("notebook", type=click.Path(dir_okay=False))
+@click.option("--assignment", help="Assignment id (attention_by_hand, masked_attention, bert_heads); inferred when omitted.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result JSON instead of a table.")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False), help="Also write a self-contained feedback page.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=default_lang, show_default="from the locale",
+              help="Language of the feedback.")
+def check_command(notebook, assignment, as_json, html_out, lang):
+    """Grade one NOTEBOOK and print a table of its questions.
+
+    Exit status 0 whenever grading completed, whatever the score; 2 for a missing, unreadable or invalid
+    notebook or an unknown assignment.
+
+    Example:
+
+        attn-grade check release/masked_attention/masked_attention.ipynb --lang zh
+    """
+    from autograder.check import check
+    from autograder.reports.terminal import render_table
+    try:
+        result = check(notebook, assignment=assignment, lang=lang)
+    except SubmissionError as exc:
+        click.echo(f"attn-grade: {exc}", err=True)
+        sys.exit(2)
+    if html_out:
+        from autograder.reports.html import write_feedback_page
+        write_feedback_page(result, html_out, lang=lang)
+    click.echo(result.to_json(indent=2) if as_json else render_table(result, lang))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Name the misconception behind a wrong value: match the key's buggy variants, then look for bug signatures."""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import torch
+
+
+def diagnose(got: torch.Tensor, want: torch.Tensor, variants: Mapping[str, object], *, atol: float, rtol: float,
+             context: Mapping) -> list[str]:
+    """Mistake ids explaining why `got` differs from `want`.
+
+    Args:
+        got, want: the student's and the key's float64 values on the same input.
+        variants: mistake id → that buggy variant's output on the same input.
+        context: what the value is, for signatures: {"kind": "weights", "scores": unmasked scaled scores,
+            "d_k": int, "causal": bool} or {"kind": "entropy", "L": int} or {"kind": "distribution", "raw": tensor}.
+    Returns:
+        Matching variant ids first; signature ids when no single variant matches (combined bugs).
+    """
+    matched = [m for m, v in variants.items() if _close(got, v, atol, rtol)]
+    if matched:
+        return matched
+    kind = context.get("kind")
+    if kind == "weights":
+        return weight_signatures(got, context)
+    if kind == "entropy":
+        return entropy_signatures(got, want, context["L"])
+    if kind == "distribution":
+        return distribution_signatures(got, context["raw"], context.get("d_k", 1))
+    return []
+
+
+def weight_signatures(weights: torch.Tensor, context: Mapping) -> list[str]:
+    """Signatures in attention weights `[..., Lq, Lk]` that survive combinations of bugs."""
+    found = []
+    if torch.isnan(weights).all(dim=-1).any():
+        found.append("nan-on-fully-masked-row")
+    w = torch.nan_to_num(weights, nan=0.0)
+    rows, cols = w.sum(-1), w.sum(-2)
+    if not torch.allclose(rows, torch.ones_like(rows), atol=1e-3) and torch.allclose(cols, torch.ones_like(cols), atol=1e-3):
+        found.append("softmax-wrong-dim")
+    if context.get("causal"):
+        found += _causal_signatures(w)
+    scores = context.get("scores")
+    if scores is not None and "softmax-wrong-dim" not in found:
+        found += _scale_signatures(w, scores, context.get("d_k", scores.shape[-1]))
+    return found
+
+
+def _causal_signatures(w: torch.Tensor) -> list[str]:
+    L = w.shape[-1]
+    upper = torch.triu(torch.ones(L, L, dtype=torch.bool), diagonal=1)
+    strict_lower = torch.tril(torch.ones(L, L, dtype=torch.bool), diagonal=-1)
+    future = w[..., upper].abs().sum().item()
+    past = w[..., strict_lower].abs().sum().item()
+    if future > 1e-6 and past <= 1e-6:
+        return ["triu-instead-of-tril"]
+    if future > 1e-6:  # zero-filled scores give every future key of a row the same weight e^0 / Z
+        spread = (torch.where(upper, w, -math.inf).amax(-1) - torch.where(upper, w, math.inf).amin(-1))[..., :L - 2]
+        return ["mask-filled-with-zero"] if L > 2 and bool((spread.abs() < 1e-9).all()) else ["no-tril"]
+    rows = w.sum(-1)
+    if (rows < 1 - 1e-3).any() and (rows > 1e-6).all():
+        return ["mask-after-softmax"]
+    return []
+
+
+def _scale_signatures(w: torch.Tensor, scores: torch.Tensor, d_k: int) -> list[str]:
+    """Compare row-centred log-weights with row-centred scores: the slope reveals the scaling used."""
+    for mistake, candidate in (("", scores), ("transposed-scores", scores.transpose(-2, -1))):
+        slope = _log_slope(w, candidate)
+        if slope is None:
+            continue
+        for factor, names in ((1.0, []), (math.sqrt(d_k), ["missing-scale"]), (1 / math.sqrt(d_k), ["scale-by-dk"])):
+            if abs(slope - factor) < 0.02 * factor:
+                return names + ([mistake] if mistake else [])
+    return []
+
+
+def _log_slope(w: torch.Tensor, scores: torch.Tensor) -> float | None:
+    """The c in log w ≈ c·s + row constant, fitted over positive weights; None when the fit is poor."""
+    if scores.shape != w.shape:
+        return None
+    keep = w > 1e-12
+    if keep.sum() < 4:
+        return None
+    log_w = torch.where(keep, w.clamp_min(1e-300).log(), torch.zeros_like(w))
+    s = torch.where(keep, scores, torch.zeros_like(scores))
+    count = keep.sum(-1, keepdim=True).clamp_min(1)
+    x = torch.where(keep, s - s.sum(-1, keepdim=True) / count, torch.zeros_like(s))
+    y = torch.where(keep, log_w - log_w.sum(-1, keepdim=True) / count, torch.zeros_like(s))
+    denom = (x * x).sum()
+    if denom < 1e-12:
+        return None
+    slope = ((x * y).sum() / denom).item()
+    residual = ((y - slope * x) ** 2).sum() / ((y * y).sum() + 1e-300)
+    return slope if residual < 1e-4 else None
+
+
+def entropy_signatures(got: torch.Tensor, want: torch.Tensor, L: int) -> list[str]:
+    """Entropy off by ln 2 (log base 2) and/or by L (summed over queries instead of averaged)."""
+    ratios = {(): 1.0, ("entropy-log2",): 1 / math.log(2), ("entropy-summed-over-queries",): float(L),
+              ("entropy-log2", "entropy-summed-over-queries"): L / math.log(2)}
+    mask = want.abs() > 1e-9
+    if not mask.any():
+        return []
+    ratio = (got[mask] / want[mask])
+    for names, factor in ratios.items():
+        if names and torch.allclose(ratio, torch.full_like(ratio, factor), rtol=1e-3):
+            return list(names)
+    return []
+
+
+def distribution_signatures(got: torch.Tensor, raw: torch.Tensor, d_k: int) -> list[str]:
+    """For a softmax over raw dot products: s/Σs instead of a softmax, or the √d_k scale forgotten."""
+    if torch.allclose(got, raw / raw.sum(-1, keepdim=True), atol=2e-3):
+        return ["not-a-softmax"]
+    if torch.allclose(got, torch.softmax(raw, -1), atol=2e-3):
+        return ["missing-scale"]
+    return []
+
+
+def _close(got: torch.Tensor, variant, atol: float, rtol: float) -> bool:
+    if not isinstance(variant, torch.Tensor):
+        try:
+            variant = torch.as_tensor(variant, dtype=torch.float64)
+        except (TypeError, ValueError):
+            return False
+    variant = variant.to(torch.float64)
+    return variant.shape == got.shape and bool(torch.allclose(got, variant, atol=atol, rtol=rtol, equal_nan=True))

@@ -1,0 +1,142 @@
+"""Typed comparisons of a student's value with the key's; each failure says what is wrong, never the expected value."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import torch
+
+from assignments.quiz import Text
+from autograder.diagnosis import diagnose
+from autograder.graders.framework import CheckFailed
+from autograder.sandbox.wire import Figure, Opaque
+
+
+def as_tensor(value, what: str, *, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """The student's value as a tensor (lists, tuples and arrays accepted); CheckFailed `wrong-type` otherwise.
+
+    Args:
+        value: what came back from the sandbox.
+        what: how the student knows this value, e.g. "weights" or "`ex1_scores`".
+        dtype: convert to this dtype after the type check (for hand-typed numbers).
+    """
+    if isinstance(value, torch.Tensor):
+        return value.to(dtype) if dtype is not None else value
+    if isinstance(value, (list, tuple, int, float)) and not isinstance(value, bool):
+        try:
+            return torch.tensor(_plain_numbers(value), dtype=dtype or torch.float64)
+        except (TypeError, ValueError):
+            pass
+    raise CheckFailed(Text(f"{what} 应该是数字组成的张量、数组或列表,得到的是 {_type_name(value)}。",
+                           f"{what} should be a tensor, array or list of numbers; got {_type_name(value)}."),
+                      ["wrong-type"])
+
+
+def expect_pair(value, what: str) -> tuple:
+    """A function that must return `(output, weights)`: check it is a pair and return it."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise CheckFailed(Text(f"{what} 应返回 (output, weights) 两个值,得到的是 {_type_name(value)}。",
+                               f"{what} should return two values (output, weights); got {_type_name(value)}."),
+                          ["wrong-type"])
+    return tuple(value)
+
+
+def expect_shape(tensor: torch.Tensor, shape: tuple, what: str) -> None:
+    """CheckFailed `wrong-shape` unless the shapes match (shapes are part of the task statement, so they may be shown)."""
+    if tuple(tensor.shape) != tuple(shape):
+        raise CheckFailed(Text(f"{what} 的形状应为 {list(shape)},得到 {list(tensor.shape)}。",
+                               f"{what} should have shape {list(shape)}; got {list(tensor.shape)}."), ["wrong-shape"])
+
+
+def expect_finite(tensor: torch.Tensor, what: str, mistakes=()) -> None:
+    """CheckFailed unless every entry is finite (no NaN, no inf)."""
+    if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+        raise CheckFailed(Text(f"{what} 中有 NaN 或 inf。", f"{what} contains NaN or inf."), list(mistakes))
+
+
+def expect_close(got, want: torch.Tensor, what: str, *, atol: float = 1e-5, rtol: float = 1e-4,
+                 variants: Mapping[str, object] | None = None, context: dict | None = None) -> torch.Tensor:
+    """Compare a student's tensor with the key's within |got − want| ≤ atol + rtol·|want|.
+
+    Args:
+        got: the student's value (converted with `as_tensor`).
+        want: the key's value on the same input.
+        what: the name the student knows, used in the message.
+        variants: mistake id → the output of that buggy variant on the same input, for diagnosis.
+        context: extra facts for signature diagnosis (e.g. {"d_k": 64, "scores": tensor}).
+    Returns:
+        `got` as a float64 tensor.
+    Raises:
+        CheckFailed: naming the diagnosed mistakes; the message never contains `want`'s values.
+    """
+    got = as_tensor(got, what)
+    expect_shape(got, tuple(want.shape), what)
+    got64, want64 = got.to(torch.float64), want.to(torch.float64)
+    if torch.allclose(got64, want64, atol=atol, rtol=rtol, equal_nan=False):
+        return got64
+    mistakes = diagnose(got64, want64, variants or {}, atol=atol, rtol=rtol, context=context or {})
+    bad = (~torch.isclose(got64, want64, atol=atol, rtol=rtol)).nonzero()
+    where = tuple(bad[0].tolist()) if len(bad) else ()
+    nan = " (NaN)" if torch.isnan(got64).any() else ""
+    raise CheckFailed(Text(f"{what} 与参考实现不一致{nan}:{len(bad)} 个元素不同,第一个在下标 {list(where)}。",
+                           f"{what} differs from the reference{nan}: {len(bad)} entries differ, the first at index "
+                           f"{list(where)}."), mistakes)
+
+
+def expect_equal(got, want, what: str, *, variants: Mapping[str, object] | None = None) -> None:
+    """Exact equality of plain values (str, int, tuples of them); diagnose by matching variant outputs."""
+    if got == want and type(got) is type(want) or _same_sequence(got, want):
+        return
+    mistakes = [m for m, v in (variants or {}).items() if got == v or _same_sequence(got, v)]
+    raise CheckFailed(Text(f"{what} 不对。", f"{what} is not right."), mistakes)
+
+
+def expect_letter(got, quiz) -> None:
+    """A quiz answer: one letter among the options; wrong letters get that option's feedback."""
+    letter = got.strip().upper() if isinstance(got, str) else got
+    if letter not in quiz.options:
+        raise CheckFailed(Text(f"请填写一个选项字母({'/'.join(quiz.options)}),得到 {got!r}。",
+                               f"Answer with one option letter ({'/'.join(quiz.options)}); got {got!r}."),
+                          ["wrong-type"])
+    if letter != quiz.answer:
+        raise CheckFailed(quiz.feedback[letter])
+
+
+def variant_outputs(variants: Mapping[str, Callable], *args, pick: Callable = lambda out: out) -> dict:
+    """Run each buggy variant on the same inputs; keep what `pick` selects from its output (skip variants that fail)."""
+    outputs = {}
+    for mistake, func in variants.items():
+        try:
+            outputs[mistake] = pick(func(*args))
+        except Exception:  # a buggy variant may legitimately fail on some inputs
+            continue
+    return outputs
+
+
+def expect_figure(value, what: str) -> Figure:
+    """The student's value must be a matplotlib Figure."""
+    if not isinstance(value, Figure):
+        raise CheckFailed(Text(f"{what} 应返回 matplotlib Figure,得到 {_type_name(value)}。",
+                               f"{what} should return a matplotlib Figure; got {_type_name(value)}."), ["wrong-type"])
+    return value
+
+
+def _plain_numbers(value):
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain_numbers(v) for v in value]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("not a number")
+    return value
+
+
+def _same_sequence(a, b) -> bool:
+    return isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and list(a) == list(b)
+
+
+def _type_name(value) -> str:
+    if isinstance(value, Opaque):
+        return value.type_name
+    if isinstance(value, torch.Tensor):
+        return f"tensor{list(value.shape)}"
+    return type(value).__name__

@@ -1,0 +1,139 @@
+"""Hidden graders for `attention_by_hand`: the 2×2 table by hand, the "爱" row, scaled_dot_product_attention, quizzes."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from assignments import attention_by_hand as key_module
+from assignments.mistakes import MISTAKES
+from assignments.quiz import Text
+from autograder.graders.checks import expect_close, expect_letter, expect_pair, variant_outputs
+from autograder.graders.framework import CheckFailed, question
+
+HAND_TOL = 5e-3
+SDPA = "scaled_dot_product_attention"
+
+
+def _hand(student, name: str, question_id: str, want: torch.Tensor, kind_context: dict):
+    got = student.get(name)
+    return expect_close(got, want, f"`{name}`", atol=HAND_TOL, rtol=0,
+                        variants=key_module.VARIANTS[question_id], context=kind_context)
+
+
+# ---------------------------------------------------------------- by hand
+
+@question("by_hand_scores")
+def test_by_hand_scores(student, key):
+    """ex1_scores equals QKᵀ/√d_k for the exercise's 2×2 matrices."""
+    _hand(student, "ex1_scores", "by_hand_scores", key.ex1_scores, {})
+
+
+@question("by_hand_weights")
+def test_by_hand_weights(student, key):
+    """ex1_weights is the row-softmax of the scores."""
+    _hand(student, "ex1_weights", "by_hand_weights", key.ex1_weights,
+          {"kind": "weights", "scores": key.ex1_scores, "d_k": key.D_K})
+
+
+@question("by_hand_output")
+def test_by_hand_output(student, key):
+    """ex1_output equals weights · V."""
+    _hand(student, "ex1_output", "by_hand_output", key.ex1_output, {})
+
+
+@question("love_example")
+def test_love_weights(student, key):
+    """love_weights is the true softmax of the seed's "爱" row, scaled by √64."""
+    got = student.get("love_weights")
+    expect_close(got, key.love_weights, "`love_weights`", atol=1e-3, rtol=0,
+                 variants=key.VARIANTS["love_example"],
+                 context={"kind": "distribution", "raw": key.LOVE_QK, "d_k": key.LOVE_D_K})
+
+
+# ---------------------------------------------------------------- scaled_dot_product_attention
+
+def _inputs(shape_q, shape_k, dv, dtype, seed):
+    gen = torch.Generator().manual_seed(seed)
+    Q = torch.randn(*shape_q, generator=gen, dtype=dtype)
+    K = torch.randn(*shape_k, generator=gen, dtype=dtype)
+    V = torch.randn(*shape_k[:-1], dv, generator=gen, dtype=dtype)
+    return Q, K, V
+
+
+def _check_sdpa(student, key, Q, K, V, mask=None, *, what: str):
+    args = (Q, K, V) if mask is None else (Q, K, V, mask)
+    out, weights = expect_pair(student.call(SDPA, *args), f"`{SDPA}`")
+    want_out, want_w = key.scaled_dot_product_attention(*args)
+    tol = dict(atol=1e-5, rtol=1e-4) if Q.dtype == torch.float32 else dict(atol=1e-9, rtol=1e-7)
+    variants = key.VARIANTS["sdpa"]
+    context = {"kind": "weights", "scores": key.attention_scores(Q, K).to(torch.float64), "d_k": Q.shape[-1]}
+    expect_close(weights, want_w, f"weights ({what})", **tol, context=context,
+                 variants=variant_outputs(variants, *args, pick=lambda r: r[1]))
+    expect_close(out, want_out, f"output ({what})", **tol, variants=variant_outputs(variants, *args, pick=lambda r: r[0]))
+    if isinstance(out, torch.Tensor) and out.dtype != Q.dtype:
+        raise CheckFailed(Text(f"输出的 dtype 应与输入相同({what})。", f"The output should keep the input's dtype ({what})."),
+                          ["wrong-type"])
+
+
+@question("sdpa", weight=2)
+def test_sdpa_seed_shape_float32(student, key):
+    """The seed's shape [batch, heads, L, d_k] in float32."""
+    _check_sdpa(student, key, *_inputs((2, 3, 5, 8), (2, 3, 5, 8), 8, torch.float32, 1), what="4-D float32")
+
+
+@question("sdpa")
+def test_sdpa_2d_float64(student, key):
+    """Plain 2-D inputs in float64."""
+    _check_sdpa(student, key, *_inputs((4, 6), (4, 6), 3, torch.float64, 2), what="2-D float64")
+
+
+@question("sdpa")
+def test_sdpa_cross_attention_lengths(student, key):
+    """Lq ≠ Lk and d_k ≠ d_v (weights are Lq × Lk)."""
+    _check_sdpa(student, key, *_inputs((2, 3, 16), (2, 7, 16), 5, torch.float32, 3), what="Lq ≠ Lk")
+
+
+@question("sdpa")
+def test_sdpa_five_dims_and_single_token(student, key):
+    """Five leading dims and a single query (L = 1)."""
+    _check_sdpa(student, key, *_inputs((2, 1, 2, 1, 4), (2, 1, 2, 3, 4), 2, torch.float64, 4), what="5-D, Lq = 1")
+
+
+@question("sdpa")
+def test_sdpa_large_logits(student, key):
+    """Large scores stay finite (a numerically stable softmax)."""
+    Q, K, V = _inputs((3, 4), (3, 4), 2, torch.float32, 5)
+    _check_sdpa(student, key, Q * 30, K * 30, V, what="large logits")
+
+
+@question("sdpa", weight=2)
+def test_sdpa_padding_mask_broadcast(student, key):
+    """A [B, 1, 1, Lk] mask blocks keys where mask == 0."""
+    Q, K, V = _inputs((2, 2, 4, 8), (2, 2, 4, 8), 8, torch.float32, 6)
+    mask = torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0]]).view(2, 1, 1, 4)
+    _check_sdpa(student, key, Q, K, V, mask, what="padding mask")
+
+
+@question("sdpa", weight=2)
+def test_sdpa_boolean_causal_mask(student, key):
+    """A boolean lower-triangular mask (True = may attend) gives zero weight to future keys."""
+    Q, K, V = _inputs((5, 4), (5, 4), 4, torch.float64, 7)
+    _check_sdpa(student, key, Q, K, V, torch.tril(torch.ones(5, 5, dtype=torch.bool)), what="causal bool mask")
+
+
+@question("sdpa", weight=0.5)
+def test_sdpa_does_not_use_library_attention(student, key):
+    """The answer computes attention itself (no F.scaled_dot_product_attention / nn.MultiheadAttention)."""
+    student.call(SDPA, *_inputs((3, 4), (3, 4), 2, torch.float32, 8))
+    if student.uses_forbidden_api(SDPA):
+        raise CheckFailed(MISTAKES["forbidden-api"], ["forbidden-api"], zero_question=True)
+
+
+# ---------------------------------------------------------------- quizzes
+
+@pytest.mark.parametrize("quiz", [pytest.param(q, marks=question(q.id), id=q.id) for q in key_module.QUIZZES])
+def test_quiz(student, quiz):
+    """The quiz answer is the right option."""
+    expect_letter(student.get(quiz.id), quiz)

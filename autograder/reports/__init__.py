@@ -1,0 +1,1 @@
+"""Renderers: every report reads a Result (or its JSON), never the sandbox or the graders."""

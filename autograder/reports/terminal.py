@@ -1,0 +1,28 @@
+"""A readable terminal table of one Result."""
+from __future__ import annotations
+
+from autograder.result import Result
+
+STATUS_MARK = {"passed": "✓", "partial": "◐", "failed": "✗", "error": "!", "manual": "✎"}
+HEADERS = {"en": ("question", "score", "status", "mistakes"), "zh": ("题目", "得分", "状态", "错误类型")}
+
+
+def render_table(result: Result, lang: str = "en", feedback: bool = True) -> str:
+    """The questions as aligned rows, then feedback for each question that lost points."""
+    rows = [(q.id, f"{q.score:g}/{q.max_score:g}", f"{STATUS_MARK[q.status]} {q.status}", ", ".join(q.mistakes))
+            for q in result.questions]
+    header = HEADERS[lang]
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(4)]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+    total = "总分" if lang == "zh" else "total"
+    out = [f"{result.assignment} — {result.notebook}", line(header), line(["-" * w for w in widths])]
+    out += [line(r) for r in rows]
+    out.append(f"{total}: {result.score:g}/{result.max_score:g}   (isolation: {result.isolation}, "
+               f"{result.duration_s:.1f} s)")
+    for error in result.errors:
+        out.append(f"! cell {error.cell}: {error.kind} — {error.message}")
+    if feedback:
+        for q in result.questions:
+            if q.status in ("partial", "failed", "error") and q.feedback:
+                out.append(f"\n[{q.id}]\n" + q.feedback)
+    return "\n".join(out)

@@ -1,0 +1,112 @@
+"""A submitted notebook: read and validate it, pick the cells to run, infer its assignment."""
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from assignments import ASSIGNMENT_IDS
+from autograder.sandbox.session import Cell
+
+MAX_NOTEBOOK_BYTES = 50 * 2**20
+
+
+class SubmissionError(Exception):
+    """A notebook that cannot be graded at all: missing, unreadable, not a notebook, unknown assignment."""
+
+
+@dataclass
+class Submission:
+    """The parts of a notebook that grading needs."""
+
+    path: Path
+    notebook: nbformat.NotebookNode
+    assignment: str
+
+    @property
+    def cells(self) -> list[Cell]:
+        """Every code cell except nbgrader grade (test) cells, in order, with its notebook index."""
+        return [Cell(i, _source(c)) for i, c in enumerate(self.notebook.cells)
+                if c.get("cell_type") == "code" and not _is_test_cell(c)]
+
+    def definition_source(self, name: str) -> str:
+        """The source of the last code cell that defines `name` at top level ('' if none does)."""
+        found = ""
+        for cell in self.cells:
+            if name in _top_level_names(cell.source):
+                found = cell.source
+        return found
+
+    def answered_text(self, grade_id: str) -> str:
+        """The text of the cell with this nbgrader grade_id ('' if absent), e.g. a written answer."""
+        for cell in self.notebook.cells:
+            if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
+                return _source(cell)
+        return ""
+
+
+def load_submission(path: str | Path, assignment: str | None = None) -> Submission:
+    """Read and validate a notebook; infer its assignment unless given.
+
+    Raises:
+        SubmissionError: with a one-line reason, for a missing, unreadable or invalid notebook, or an unknown
+            assignment.
+    """
+    path = Path(path)
+    if assignment is not None and assignment not in ASSIGNMENT_IDS:
+        raise SubmissionError(f"unknown assignment {assignment!r} (known: {', '.join(ASSIGNMENT_IDS)})")
+    if not path.is_file():
+        raise SubmissionError(f"{path}: no such notebook")
+    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+        raise SubmissionError(f"{path}: larger than {MAX_NOTEBOOK_BYTES // 2**20} MB, not graded")
+    try:
+        notebook = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SubmissionError(f"{path}: not a readable notebook ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:  # nbformat raises several unrelated types for malformed documents
+        raise SubmissionError(f"{path}: not a valid notebook ({type(exc).__name__})") from None
+    if not isinstance(notebook.get("cells"), list):
+        raise SubmissionError(f"{path}: not a valid notebook (no cells)")
+    assignment = assignment or infer_assignment(path, notebook)
+    return Submission(path, notebook, assignment)
+
+
+def infer_assignment(path: Path, notebook: nbformat.NotebookNode) -> str:
+    """The assignment id from the file name, its folder, or the grade ids the notebook contains."""
+    for candidate in (path.stem, path.parent.name):
+        if candidate in ASSIGNMENT_IDS:
+            return candidate
+    grade_ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in notebook.cells}
+    from autograder.graders import questions_of
+    best = max(ASSIGNMENT_IDS, key=lambda a: len(grade_ids & set(questions_of(a))))
+    if not grade_ids & set(questions_of(best)):
+        raise SubmissionError(f"{path}: cannot tell which assignment this is; pass --assignment")
+    return best
+
+
+def _source(cell) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def _is_test_cell(cell) -> bool:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def _top_level_names(source: str) -> set[str]:
+    try:
+        tree = ast.parse("\n".join(l for l in source.splitlines() if not l.lstrip().startswith(("%", "!"))))
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return names
