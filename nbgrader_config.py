@@ -7,8 +7,6 @@ c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
-c.CourseDirectory.db_assignments = [
-    {"name": "attention_by_hand"}, {"name": "masked_attention"}, {"name": "bert_heads"}]
 
 c.ClearSolutions.code_stub = {"python": "# 在这里作答 / YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "在这里作答 / YOUR ANSWER HERE"

@@ -1,0 +1,36 @@
+"""Generate the student notebooks (`release/`) from the instructor notebooks (`source/`) with nbgrader."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from assignments import ASSIGNMENT_IDS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def generate_release(course_dir: Path = ROOT, assignments=ASSIGNMENT_IDS) -> list[Path]:
+    """Run `nbgrader generate_assignment` for each assignment in `course_dir`; return the released notebooks."""
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    released = []
+    for assignment in assignments:
+        subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "generate_assignment", assignment,
+                        "--force", "--log-level=WARN"], cwd=course_dir, env=env, check=True)
+        released.append(course_dir / "release" / assignment / f"{assignment}.ipynb")
+    return released
+
+
+def copy_course(target: Path) -> Path:
+    """A scratch course directory holding this repo's nbgrader_config.py and source/ (for tests and benchmarks)."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "nbgrader_config.py", target / "nbgrader_config.py")
+    shutil.copytree(ROOT / "source", target / "source", dirs_exist_ok=True)
+    return target
+
+
+if __name__ == "__main__":
+    for path in generate_release():
+        print(f"released {path.relative_to(ROOT)}")
