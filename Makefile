@@ -20,7 +20,7 @@ $(BIN)/.installed: pyproject.toml
 system:
 	@command -v bwrap > /dev/null && command -v chromium > /dev/null || { \
 	  apt-get update -q > /dev/null && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap chromium > /dev/null; }
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap chromium fonts-noto-cjk > /dev/null; }
 
 demo: $(BIN)/.installed system
 	$(BIN)/python -m autograder.demo

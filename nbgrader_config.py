@@ -10,3 +10,22 @@ c.CourseDirectory.feedback_directory = "feedback"
 
 c.ClearSolutions.code_stub = {"python": "# 在这里作答 / YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "在这里作答 / YOUR ANSWER HERE"
+
+# `nbgrader autograde` grades through the sandboxed engine (autograder/nbgrader_plugin.py) instead of running
+# the notebook in a Jupyter kernel; the rest of nbgrader's autograde pipeline (nbgrader 0.9) is kept as is.
+c.Autograde.autograde_preprocessors = [
+    "autograder.nbgrader_plugin.GradeInSandbox",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.GradeInSandbox.lang = "en"  # or "zh": the language of the feedback written into the autograded notebooks
+# Feedback never shows hidden tests (GradeInSandbox already drops them from the autograded notebooks).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

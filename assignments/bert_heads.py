@@ -1,4 +1,4 @@
-"""Answer key for `bert_heads` (the seed's exercise 3): read, measure, classify and plot a pretrained BERT's attention heads."""
+"""Answer key for `bert_heads` (the seed's exercise 3): measure, classify and plot a BERT's attention heads."""
 from __future__ import annotations
 
 import math
@@ -203,16 +203,16 @@ QUIZZES: list[Quiz] = [
                     "When the seed's §7 TransformerEncoder (vocab_size=30000, d_model=768, n_heads=12, d_ff=3072, "
                     "n_layers=12) is actually built, what does sum(p.numel() for p in encoder.parameters()) give?"),
         options={"A": _t("110.1M,正如教程的注释所写", "110.1M, as the seed's comment says"),
-                 "B": _t("108,094,464(约 108.1M)", "108,094,464 (about 108.1M)"),
-                 "C": _t("85,054,464(约 85.1M)", "85,054,464 (about 85.1M)"),
+                 "B": _t("85,054,464(约 85.1M)", "85,054,464 (about 85.1M)"),
+                 "C": _t("108,094,464(约 108.1M)", "108,094,464 (about 108.1M)"),
                  "D": _t("111,934,464(约 111.9M)", "111,934,464 (about 111.9M)")},
-        answer="B",
+        answer="C",
         feedback={
             "A": _t("注释里的数字是照搬 BERT-Base 的 110M,并不是这段代码算出来的。自己数一数:嵌入层、每层的 4 个 "
                     "Linear、FFN 和两个 LayerNorm。",
                     "The comment copies BERT-Base's 110M; it is not what this code builds. Count it yourself: the "
                     "embedding, each layer's 4 Linears, the FFN and the two LayerNorms."),
-            "C": _t("这只是 12 个 Transformer Block 的参数;词嵌入 nn.Embedding(30000, 768) 也是参数。",
+            "B": _t("这只是 12 个 Transformer Block 的参数;词嵌入 nn.Embedding(30000, 768) 也是参数。",
                     "That is only the 12 Transformer blocks; the word embedding nn.Embedding(30000, 768) has "
                     "parameters too."),
             "D": _t("这里把位置编码 5000×768 也算进去了,但它是 register_buffer 注册的缓冲区,不是参数,"
@@ -225,20 +225,20 @@ QUIZZES: list[Quiz] = [
                     "The model loaded in this assignment has hidden_size = 384 and 12 attention heads. Following the "
                     "seed's §3.3, what is each head's d_k?"),
         options={"A": _t("384:每个头都使用完整的维度", "384: every head uses the full dimension"),
-                 "B": _t("32", "32"),
+                 "B": _t("64,和 BERT-Base 一样", "64, as in BERT-Base"),
                  "C": _t("4608 = 384 × 12", "4608 = 384 × 12"),
-                 "D": _t("64,和 BERT-Base 一样", "64, as in BERT-Base")},
-        answer="B",
+                 "D": _t("32", "32")},
+        answer="D",
         feedback={
             "A": _t("多头注意力把 d_model 切分给各个头(split_heads 里的 view),而不是每个头复制一份完整维度;"
                     "这样总计算量与单头相当。",
                     "Multi-head attention splits d_model among the heads (the view in split_heads) rather than "
                     "giving each head a full copy, which keeps the cost close to one head."),
+            "B": _t("64 = 768 / 12 是 BERT-Base 的值;这里 d_model 不同,要用同一个公式 d_model / h 重新算。",
+                    "64 = 768 / 12 is BERT-Base's value; d_model differs here, so apply d_model / h again."),
             "C": _t("拼接(Concat)之后的维度必须回到 d_model,所以各头维度之和是 d_model,而不是 d_model 的 h 倍。",
                     "After the Concat the width must be d_model again, so the heads' dims add up to d_model, not "
-                    "h times d_model."),
-            "D": _t("64 = 768 / 12 是 BERT-Base 的值;这里 d_model 不同,要用同一个公式 d_model / h 重新算。",
-                    "64 = 768 / 12 is BERT-Base's value; d_model differs here, so apply d_model / h again.")}),
+                    "h times d_model.")}),
     Quiz(
         id="quiz_attention_sink",
         question=_t("在本作业的模型中,对例句 \"The animal didn't cross the street because it was too tired.\","
@@ -246,13 +246,13 @@ QUIZZES: list[Quiz] = [
                     "In this assignment's model, for the sentence \"The animal didn't cross the street because it "
                     "was too tired.\", which token receives about half of all attention in the middle layers "
                     "(layers 1–4)?"),
-        options={"A": _t("animal:句子的主语", "animal: the sentence's subject"),
-                 "B": _t("[CLS]", "[CLS]"),
+        options={"A": _t("[CLS]", "[CLS]"),
+                 "B": _t("animal:句子的主语", "animal: the sentence's subject"),
                  "C": _t("句号 .", "the full stop ."),
                  "D": _t("[SEP]", "[SEP]")},
-        answer="B",
+        answer="A",
         feedback={
-            "A": _t("内容词只在少数头里得到大量注意力;把所有头、所有查询平均起来,它的份额很小。"
+            "B": _t("内容词只在少数头里得到大量注意力;把所有头、所有查询平均起来,它的份额很小。"
                     "用 token_attention 按层测一下。",
                     "Content words get a lot of attention only in a few heads; averaged over all heads and queries "
                     "their share is small. Measure it per layer with token_attention."),
@@ -267,17 +267,17 @@ QUIZZES: list[Quiz] = [
         id="quiz_offset_meaning",
         question=_t("offset_attention(attn, -1) 度量的是什么?",
                     "What does offset_attention(attn, -1) measure?"),
-        options={"A": _t("每个词对它前一个词(键 i−1)的注意力,对所有查询取平均",
+        options={"A": _t("每个词对它后一个词(键 i+1)的注意力", "each token's attention to the next token (key i+1)"),
+                 "B": _t("每个词对它前一个词(键 i−1)的注意力,对所有查询取平均",
                          "each token's attention to the previous token (key i−1), averaged over all queries"),
-                 "B": _t("每个词对它后一个词(键 i+1)的注意力", "each token's attention to the next token (key i+1)"),
                  "C": _t("每个词对最后一个 token(Python 下标 -1,即 [SEP])的注意力",
                          "each token's attention to the last token (Python index -1, i.e. [SEP])"),
                  "D": _t("前一个词作为查询时对当前词的注意力,只对有前一个词的位置取平均",
                          "the attention from the previous token (as query) to the current one, averaged only where a "
                          "previous token exists")},
-        answer="A",
+        answer="B",
         feedback={
-            "B": _t("方向反了:键的位置是 i + offset,offset 为负就是向左看。",
+            "A": _t("方向反了:键的位置是 i + offset,offset 为负就是向左看。",
                     "The direction is reversed: the key is at i + offset, so a negative offset looks left."),
             "C": _t("这里的 -1 是相对位置(偏移量),不是绝对下标。",
                     "Here -1 is a relative position (an offset), not an absolute index."),
@@ -291,24 +291,24 @@ QUIZZES: list[Quiz] = [
                     "In one head, \"it\" puts 0.68 of its attention on \"animal\". What is the most this shows?"),
         options={"A": _t("模型已经确定 it 指代 animal,而且正是这个头做出了判断",
                          "the model has decided that it refers to animal, and this head is what decided it"),
-                 "B": _t("在这一层,这个头把 animal 的 value 向量大比例地混入了 it 的表示;它是否\"解释\"了模型行为,"
+                 "B": _t("注意力权重就是每个输入词对最终输出的重要性(等同于梯度归因)",
+                         "attention weights are each input token's importance for the final output (the same as "
+                         "gradient attribution)"),
+                 "C": _t("在这一层,这个头把 animal 的 value 向量大比例地混入了 it 的表示;它是否\"解释\"了模型行为,"
                          "还需要对照例句或干预实验来检验",
                          "at this layer, this head mixes a large share of animal's value vector into the "
                          "representation of it; whether that explains the model's behaviour needs counterexamples or "
                          "interventions"),
-                 "C": _t("注意力权重就是每个输入词对最终输出的重要性(等同于梯度归因)",
-                         "attention weights are each input token's importance for the final output (the same as "
-                         "gradient attribution)"),
                  "D": _t("其他头的注意力没有落在 animal 上,所以它们对这句话不起作用,可以忽略",
                          "the other heads do not attend to animal, so they play no role in this sentence and can be "
                          "ignored")},
-        answer="B",
+        answer="C",
         feedback={
             "A": _t("把句子改成 \"...because it was too wide\"(it 指 street),看看同一个头是否跟着改变。"
                     "相关不等于因果。",
                     "Change the sentence to \"...because it was too wide\" (it = street) and see whether the same "
                     "head follows. Correlation is not causation."),
-            "C": _t("注意力权重只描述一层里 value 向量的混合比例;经过残差、FFN 和后续各层之后,"
+            "B": _t("注意力权重只描述一层里 value 向量的混合比例;经过残差、FFN 和后续各层之后,"
                     "它与输出对输入的敏感度可以相差很大(Jain & Wallace, 2019)。",
                     "Attention weights only describe how value vectors are mixed in one layer; after the residual "
                     "stream, the FFNs and later layers they can differ a lot from the output's sensitivity to the "
@@ -324,8 +324,8 @@ INTERPRETATION_ANSWER = Text(
     "而最偏向 animal 的头(第 5 层第 11 个头)在两句中都指向 animal。它更像是在追踪句子的主语/第一个名词,"
     "而不是根据语义消解指代。注意力权重只是信息混合的比例,要说明一个头\"做了\"指代消解,"
     "需要对比实验、在多句子上统计,或做消融/干预。",
-    "Not on this evidence. In \"...too tired.\" layer 3, head 1 puts about 0.68 of the attention of it on animal, which "
-    "matches the right referent; but in \"...too wide.\", where it means the street, the same head still prefers "
+    "Not on this evidence. In \"...too tired.\" layer 3, head 1 puts about 0.68 of the attention of it on animal, "
+    "which matches the right referent; but in \"...too wide.\", where it means the street, the same head still prefers "
     "animal (about 0.28 vs 0.12), and the most animal-directed head (layer 5, head 11) points at animal in both "
     "sentences. It looks like tracking the subject / first noun rather than resolving reference from meaning. "
     "Attention weights are only mixing proportions: to claim a head resolves coreference you need contrastive "

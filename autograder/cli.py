@@ -51,5 +51,38 @@ def check_command(notebook, assignment, as_json, html_out, lang):
     click.echo(result.to_json(indent=2) if as_json else render_table(result, lang))
 
 
+@main.command("grade")
+@click.argument("submitted", type=click.Path(file_okay=False))
+@click.option("--assignment", required=True, help="Assignment id (attention_by_hand, masked_attention, bert_heads).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Directory for results and exports.")
+@click.option("--workers", type=click.IntRange(min=1), help="Local worker processes  [default: the number of cores]")
+@click.option("--executor", metavar="URL", help="dask://HOST:PORT to grade on a Dask cluster  [default: local processes]")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=default_lang, show_default="from the locale",
+              help="Language of the feedback and the reports.")
+def grade_command(submitted, assignment, out, workers, executor, lang):
+    """Grade every SUBMITTED/<student>/<ASSIGNMENT>/*.ipynb (nbgrader's submitted/ layout).
+
+    Writes OUT/results.jsonl (one line per student, appended as each finishes), OUT/grades.csv,
+    OUT/feedback/<student>/<ASSIGNMENT>.html, OUT/gradescope/<student>/results.json and OUT/report.html.
+    Re-running resumes: unchanged submissions are not graded again, changed ones are. A submission that
+    cannot be graded gets an error row; the batch goes on. Exit status 2 when nothing can be graded.
+
+    Example:
+
+        attn-grade grade submitted --assignment attention_by_hand --out grades/attention_by_hand
+    """
+    from autograder.batch import BatchError, grade
+    try:
+        summary = grade(submitted, assignment=assignment, out=out, workers=workers, executor=executor, lang=lang)
+    except BatchError as exc:
+        click.echo(f"attn-grade: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo(f"attn-grade: interrupted; finished results are kept in {out}/results.jsonl, "
+                   "run the same command again to resume", err=True)
+        sys.exit(130)
+    click.echo(summary.describe())
+
+
 if __name__ == "__main__":
     main()

@@ -15,7 +15,8 @@ def diagnose(got: torch.Tensor, want: torch.Tensor, variants: Mapping[str, objec
         got, want: the student's and the key's float64 values on the same input.
         variants: mistake id → that buggy variant's output on the same input.
         context: what the value is, for signatures: {"kind": "weights", "scores": unmasked scaled scores,
-            "d_k": int, "causal": bool} or {"kind": "entropy", "L": int} or {"kind": "distribution", "raw": tensor}.
+            "d_k": int, "causal": bool, "padding": bool [..., Lk] or None} or {"kind": "entropy", "L": int}
+            or {"kind": "distribution", "raw": tensor}.
     Returns:
         Matching variant ids first; signature ids when no single variant matches (combined bugs).
     """
@@ -33,37 +34,93 @@ def diagnose(got: torch.Tensor, want: torch.Tensor, variants: Mapping[str, objec
 
 
 def weight_signatures(weights: torch.Tensor, context: Mapping) -> list[str]:
-    """Signatures in attention weights `[..., Lq, Lk]` that survive combinations of bugs."""
+    """Signatures in attention weights `[..., Lq, Lk]` that survive combinations of bugs.
+
+    With "causal" and/or "padding" ([..., Lk], True = real key) in `context`, the rows that have no allowed key
+    are judged on their own (they must be all zero) and every other signature looks only at the other rows.
+    """
     found = []
-    if torch.isnan(weights).all(dim=-1).any():
-        found.append("nan-on-fully-masked-row")
-    w = torch.nan_to_num(weights, nan=0.0)
-    rows, cols = w.sum(-1), w.sum(-2)
+    allowed = _allowed_keys(weights.shape, context)
+    if allowed is None:
+        empty = torch.zeros(weights.shape[:-1], dtype=torch.bool)
+        if torch.isnan(weights).all(dim=-1).any():
+            found.append("nan-on-fully-masked-row")
+    else:
+        empty = ~allowed.any(dim=-1)                                       # (..., Lq) rows with no allowed key
+        if _mishandled_empty_rows(weights[empty]):
+            found.append("nan-on-fully-masked-row")
+    w = torch.nan_to_num(weights, nan=0.0).masked_fill(empty[..., None], 0.0)
+    rows, cols = w.sum(-1)[~empty], w.sum(-2)
+    if allowed is not None:
+        cols = cols[allowed.any(dim=-2)]                                   # keys some query may attend
     if not torch.allclose(rows, torch.ones_like(rows), atol=1e-3) and torch.allclose(cols, torch.ones_like(cols), atol=1e-3):
         found.append("softmax-wrong-dim")
     if context.get("causal"):
-        found += _causal_signatures(w)
+        found += _causal_signatures(w, rows_normalised="softmax-wrong-dim" not in found)
+    if context.get("padding") is not None and "mask-filled-with-zero" not in found:
+        found += _padding_signatures(w, context["padding"])
     scores = context.get("scores")
     if scores is not None and "softmax-wrong-dim" not in found:
         found += _scale_signatures(w, scores, context.get("d_k", scores.shape[-1]))
     return found
 
 
-def _causal_signatures(w: torch.Tensor) -> list[str]:
+def _allowed_keys(shape: torch.Size, context: Mapping) -> torch.Tensor | None:
+    """Bool [..., Lq, Lk]: where the right mask lets a query attend (None when the context names no mask)."""
+    padding = context.get("padding")
+    if not context.get("causal") and padding is None:
+        return None
+    allowed = torch.ones(shape[-2], shape[-1], dtype=torch.bool)
+    if context.get("causal"):
+        allowed = torch.tril(allowed)
+    try:
+        if padding is not None:
+            allowed = allowed & torch.as_tensor(padding).bool()[..., None, :]
+        return allowed.expand(shape)
+    except RuntimeError:  # a mask that does not fit the weights: judge without it
+        return None
+
+
+def _mishandled_empty_rows(rows: torch.Tensor) -> bool:
+    """Rows with no allowed key must be all zero: NaN (softmax of -inf) or uniform (softmax of -1e9) is the bug."""
+    if rows.numel() == 0:
+        return False
+    if torch.isnan(rows).any():
+        return True
+    uniform = (rows.amax(-1) - rows.amin(-1)).abs() < 1e-9
+    return bool((uniform & (rows.abs().amax(-1) > 1e-12)).any())
+
+
+def _causal_signatures(w: torch.Tensor, rows_normalised: bool = True) -> list[str]:
     L = w.shape[-1]
     upper = torch.triu(torch.ones(L, L, dtype=torch.bool), diagonal=1)
     strict_lower = torch.tril(torch.ones(L, L, dtype=torch.bool), diagonal=-1)
     future = w[..., upper].abs().sum().item()
     past = w[..., strict_lower].abs().sum().item()
-    if future > 1e-6 and past <= 1e-6:
-        return ["triu-instead-of-tril"]
+    if future > 1e-6 and past <= 1e-6:  # only the future is seen: with the diagonal (triu) or without (~tril)
+        diagonal = torch.diagonal(w, dim1=-2, dim2=-1).abs().sum().item()
+        return ["triu-instead-of-tril"] if diagonal > 1e-6 else ["mask-inverted"]
     if future > 1e-6:  # zero-filled scores give every future key of a row the same weight e^0 / Z
         spread = (torch.where(upper, w, -math.inf).amax(-1) - torch.where(upper, w, math.inf).amin(-1))[..., :L - 2]
         return ["mask-filled-with-zero"] if L > 2 and bool((spread.abs() < 1e-9).all()) else ["no-tril"]
     rows = w.sum(-1)
-    if (rows < 1 - 1e-3).any() and (rows > 1e-6).all():
+    rows = rows[rows > 1e-6]  # rows with no allowed key are judged on their own
+    if rows_normalised and (rows < 1 - 1e-3).any():
         return ["mask-after-softmax"]
     return []
+
+
+def _padding_signatures(w: torch.Tensor, padding: torch.Tensor) -> list[str]:
+    """Weight on padding keys: padding-ignored, or mask-inverted when the real keys get none at all."""
+    real = torch.as_tensor(padding).bool()[..., None, :]                  # (..., 1, Lk)
+    try:
+        on_padding = (w.abs() * ~real).sum().item()
+        on_real = (w.abs() * real).sum().item()
+    except RuntimeError:
+        return []
+    if on_padding <= 1e-6:
+        return []
+    return ["mask-inverted"] if on_real <= 1e-6 else ["padding-ignored"]
 
 
 def _scale_signatures(w: torch.Tensor, scores: torch.Tensor, d_k: int) -> list[str]:

@@ -33,7 +33,7 @@ def _feedback(mistakes: list[str], failures: list[Outcome], lang: str) -> str:
         return "全部检查通过。" if lang == "zh" else "All checks passed."
     lines = [explain(m, lang) for m in mistakes]
     if "not-implemented" in mistakes:
-        return lines[0] if len(lines) == 1 else "\n".join(lines)
+        return "\n".join(lines)
     first = failures[0].message.in_lang(lang)
     if first and first not in lines:
         lines.append(first)

@@ -12,6 +12,8 @@ from assignments import ASSIGNMENT_IDS
 from autograder.sandbox.session import Cell
 
 MAX_NOTEBOOK_BYTES = 50 * 2**20
+SELF_CHECK_ID = "self_check"
+"""The grade_id of the notebook's self-check cell, which runs the grader from Jupyter and is never graded."""
 
 
 class SubmissionError(Exception):
@@ -30,7 +32,7 @@ class Submission:
     def cells(self) -> list[Cell]:
         """Every code cell except nbgrader grade (test) cells, in order, with its notebook index."""
         return [Cell(i, _source(c)) for i, c in enumerate(self.notebook.cells)
-                if c.get("cell_type") == "code" and not _is_test_cell(c)]
+                if c.get("cell_type") == "code" and not _is_test_cell(c) and _grade_id(c) != SELF_CHECK_ID]
 
     def definition_source(self, name: str) -> str:
         """The source of the last code cell that defines `name` at top level ('' if none does)."""
@@ -90,6 +92,10 @@ def infer_assignment(path: Path, notebook: nbformat.NotebookNode) -> str:
 def _source(cell) -> str:
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else str(source)
+
+
+def _grade_id(cell) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
 def _is_test_cell(cell) -> bool:

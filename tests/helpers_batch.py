@@ -1,0 +1,115 @@
+"""A scratch nbgrader course with a class of submissions (right, blank, partial, wrong, hostile), shared by tests."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from autograder.release import copy_course, generate_release
+from autograder.sandbox.session import Limits
+
+ID = "attention_by_hand"
+ROOT = Path(__file__).resolve().parent.parent
+LIMITS = Limits(cell_timeout=10, call_timeout=10)
+"""Short timeouts so the hostile submission's infinite loop costs seconds; nbgrader gets the same ones."""
+MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
+
+SDPA_MISSING_SCALE = '''def scaled_dot_product_attention(Q, K, V, mask=None):
+    scores = Q @ K.transpose(-2, -1)
+    if mask is not None:
+        scores = scores.masked_fill(mask == 0, -1e9)
+    weights = torch.softmax(scores, dim=-1)
+    return weights @ V, weights
+'''
+SDPA_WRONG_DIM = SDPA_MISSING_SCALE.replace("K.transpose(-2, -1)", "K.transpose(-2, -1) / math.sqrt(Q.size(-1))") \
+    .replace("dim=-1", "dim=-2")
+SDPA_FORBIDDEN = '''def scaled_dot_product_attention(Q, K, V, mask=None):
+    weights = torch.softmax(Q @ K.transpose(-2, -1) / math.sqrt(Q.size(-1)), dim=-1)
+    return F.scaled_dot_product_attention(Q, K, V, attn_mask=None if mask is None else mask.bool()), weights
+'''
+CLASS = {
+    "01-right": {},
+    "02-blank": None,
+    "03-partial": {"answer_scaled_dot_product_attention": SDPA_MISSING_SCALE, "answer_quiz_row_sum": 'quiz_row_sum = "B"',
+                   "answer_love_weights": "love_weights = [s / sum([2.1, 3.5, 7.2, 5.8]) for s in [2.1, 3.5, 7.2, 5.8]]"},
+    "04-forbidden": {"answer_scaled_dot_product_attention": SDPA_FORBIDDEN},
+    "05-hostile": {"answer_love_weights": "while True:\n    pass",
+                   "answer_ex1_weights": 'import sys\nprint("0", file=sys.stderr)\nex1_weights = open("/etc/hostname").read()',
+                   "answer_quiz_library": f"quiz_library = open({str(ROOT / 'assignments' / 'quiz.py')!r}).read()"},
+    "06-syntax-error": {"answer_ex1_scores": "ex1_scores = [[0.7071, 0.3536],"},
+    "07-wrong": {"answer_ex1_scores": "ex1_scores = [[0.7071, 0.0], [0.3536, 0.3536]]",
+                 "answer_quiz_why_scale": 'quiz_why_scale = "A"', "answer_quiz_seed_softmax": 'quiz_seed_softmax = "A"',
+                 "answer_scaled_dot_product_attention": SDPA_WRONG_DIM},
+}
+"""Student → answers: {} = the instructor's solutions, None = the released notebook as is, else the solutions
+with these answer cells (by grade_id) replaced."""
+
+
+def course(base: Path) -> Path:
+    """A course directory (this repo's config with LIMITS + source/ + a fresh release/), built once per `base`."""
+    home = base / "course"
+    if not (home / "release" / ID / f"{ID}.ipynb").exists():
+        copy_course(home)
+        with open(home / "nbgrader_config.py", "a", encoding="utf-8") as config:
+            config.write(f"\nc.GradeInSandbox.cell_timeout = {LIMITS.cell_timeout}\n"
+                         f"c.GradeInSandbox.call_timeout = {LIMITS.call_timeout}\n")
+        generate_release(home, [ID])
+    return home
+
+
+def build_class(base: Path, students=tuple(CLASS)) -> Path:
+    """`course(base)/submitted/<student>/attention_by_hand/attention_by_hand.ipynb` for these students."""
+    home = course(base)
+    for student in students:
+        notebook = home / "submitted" / student / ID / f"{ID}.ipynb"
+        if not notebook.exists():
+            notebook.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(answered(home, CLASS[student]), notebook)
+    return home / "submitted"
+
+
+def answered(home: Path, answers: dict[str, str] | None) -> nbformat.NotebookNode:
+    """The released notebook; unless `answers` is None, with every solution cell answered (by the instructor's
+    solution, or by `answers[grade_id]`)."""
+    nb = nbformat.read(home / "release" / ID / f"{ID}.ipynb", as_version=4)
+    if answers is None:
+        return nb
+    solutions = {c.metadata["nbgrader"]["grade_id"]: MARKERS.sub("", c.source)
+                 for c in nbformat.read(home / "source" / ID / f"{ID}.ipynb", as_version=4).cells
+                 if c.metadata.get("nbgrader", {}).get("solution")}
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = answers.get(grade_id, solutions[grade_id])
+    return nb
+
+
+def copy_students(submitted: Path, target: Path, students) -> Path:
+    """A new submitted/ directory holding copies of these students' folders."""
+    for student in students:
+        shutil.copytree(submitted / student, target / student)
+    return target
+
+
+def tree_digest(root: Path) -> str:
+    """One hash of every path, mode and byte under `root`: equal before and after means nothing was touched."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        digest.update(str(path.relative_to(root)).encode() + oct(path.stat().st_mode).encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def ledger_students(out: Path) -> list[str]:
+    """The `student` of every line of out/results.jsonl, in file order."""
+    return [json.loads(line)["student"] for line in (out / "results.jsonl").read_text().splitlines()]
+
+
+def verdicts(results) -> dict:
+    """Student → per-question (score, status, mistakes) and the total: what must not depend on the executor."""
+    return {r.student: (r.score, [(q.id, q.score, q.status, q.mistakes) for q in r.questions]) for r in results}

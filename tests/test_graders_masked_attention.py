@@ -1,0 +1,199 @@
+"""Does the `masked_attention` hidden grader give full marks to right answers and name every catalogued mistake?"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from assignments import masked_attention as key
+from autograder.check import check
+
+pytestmark = pytest.mark.slow
+
+SOURCE = Path(__file__).resolve().parents[1] / "source" / "masked_attention" / "masked_attention.ipynb"
+AUTO_QUESTIONS = list(key.POINTS)
+
+# ---------------------------------------------------------------- answer cells, as a student would write them
+
+CAUSAL_MASK = {
+    "triu-instead-of-tril": "def causal_mask(seq_len):\n"
+                            "    return torch.triu(torch.ones(seq_len, seq_len, dtype=torch.bool))\n",
+    "no-tril": "def causal_mask(seq_len):\n    return torch.ones(seq_len, seq_len, dtype=torch.bool)\n",
+    "mask-inverted": "def causal_mask(seq_len):\n"
+                     "    return ~torch.tril(torch.ones(seq_len, seq_len, dtype=torch.bool))\n",
+}
+
+MSA_TEMPLATE = '''\
+def masked_self_attention(Q, K, V, padding_mask=None):
+    L, d_k = Q.shape[-2], Q.shape[-1]
+    allowed = {causal}
+    if padding_mask is not None:
+        allowed = allowed & {padding}
+    scores = {scores}
+    weights = {softmax}
+    return weights @ V, weights
+'''
+RIGHT = {
+    "causal": "torch.tril(torch.ones(L, L, dtype=torch.bool))",
+    "padding": "padding_mask.bool()[..., None, :]",
+    "scores": "Q @ K.transpose(-2, -1) / math.sqrt(d_k)",
+    "softmax": 'torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1).masked_fill(~allowed, 0.0)',
+}
+MSA_BUGS = {  # mistake id -> the part of the function that is written wrong
+    "triu-instead-of-tril": {"causal": "torch.triu(torch.ones(L, L, dtype=torch.bool))"},
+    "no-tril": {"causal": "torch.ones(L, L, dtype=torch.bool)"},
+    "mask-inverted": {"causal": "~torch.tril(torch.ones(L, L, dtype=torch.bool))"},
+    "missing-scale": {"scores": "Q @ K.transpose(-2, -1)"},
+    "scale-by-dk": {"scores": "Q @ K.transpose(-2, -1) / d_k"},
+    "transposed-scores": {"scores": "K @ Q.transpose(-2, -1) / math.sqrt(d_k)"},
+    "softmax-wrong-dim": {"softmax": 'torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-2)'
+                                     '.masked_fill(~allowed, 0.0)'},
+    "mask-after-softmax": {"softmax": "torch.softmax(scores, dim=-1).masked_fill(~allowed, 0.0)"},
+    "mask-filled-with-zero": {"softmax": "torch.softmax(scores.masked_fill(~allowed, 0.0), dim=-1)"},
+}
+PADDING_BUGS = {
+    "padding-ignored": {"padding": "torch.ones_like(allowed)"},
+    "nan-on-fully-masked-row": {"softmax": 'torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)'},
+    "mask-inverted": {"padding": "~padding_mask.bool()[..., None, :]"},
+}
+
+ALTERNATIVE_CAUSAL_MASK = '''\
+def causal_mask(seq_len):
+    positions = torch.arange(seq_len)
+    return positions[:, None] >= positions[None, :]   # query i may see key j when j <= i
+'''
+ALTERNATIVE_MSA = '''\
+def masked_self_attention(Q, K, V, padding_mask=None):
+    L, d_k = Q.shape[-2], Q.shape[-1]
+    mask = torch.tril(torch.ones(L, L))                         # 1 = may attend
+    if padding_mask is not None:
+        mask = mask * padding_mask.double().unsqueeze(-2)
+    q, k, v = Q.double(), K.double(), V.double()
+    scores = torch.einsum("...id,...jd->...ij", q, k) / d_k ** 0.5
+    scores = scores.masked_fill(mask == 0, -1e9)                # the seed's convention
+    weights = torch.softmax(scores, dim=-1)
+    weights = weights * (mask.sum(-1, keepdim=True) > 0)        # a row with no key: all zeros
+    output = torch.einsum("...ij,...jd->...id", weights, v)
+    return output.to(Q.dtype), weights.to(Q.dtype)
+'''
+FORBIDDEN_MSA = '''\
+import torch.nn.functional as F
+
+def masked_self_attention(Q, K, V, padding_mask=None):
+    L = Q.shape[-2]
+    allowed = torch.tril(torch.ones(L, L, dtype=torch.bool))
+    if padding_mask is not None:
+        allowed = allowed & padding_mask.bool()[..., None, :]
+    eye = torch.eye(L, dtype=Q.dtype).expand(*Q.shape[:-1], L)
+    weights = F.scaled_dot_product_attention(Q, K, eye, attn_mask=allowed).nan_to_num(0.0)
+    return weights @ V, weights
+'''
+
+
+def msa_source(**parts) -> str:
+    """masked_self_attention with some of its parts written wrong."""
+    return MSA_TEMPLATE.format(**{**RIGHT, **parts})
+
+
+# ---------------------------------------------------------------- notebooks
+
+def notebook_with(tmp_path: Path, answers: dict[str, str], name: str) -> Path:
+    """The instructor notebook with the answer cells of `answers` (grade_id → source) replaced."""
+    nb = json.loads(SOURCE.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell["source"] = answers.pop(grade_id)
+    assert not answers, f"no such answer cells: {list(answers)}"
+    path = tmp_path / name / "masked_attention.ipynb"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    return path
+
+
+def blank_answers() -> dict[str, str]:
+    """Every solution cell with its solution replaced by `raise NotImplementedError()`, as nbgrader releases it."""
+    nb = json.loads(SOURCE.read_text(encoding="utf-8"))
+    answers = {}
+    for cell in nb["cells"]:
+        meta = cell["metadata"].get("nbgrader", {})
+        if meta.get("solution") and cell["cell_type"] == "code":
+            source = "".join(cell["source"])
+            answers[meta["grade_id"]] = re.sub(r"( *)### BEGIN SOLUTION\n.*?### END SOLUTION",
+                                               r"\1raise NotImplementedError()", source, flags=re.S)
+    return answers
+
+
+def grade(tmp_path: Path, answers: dict[str, str], name: str):
+    return check(notebook_with(tmp_path, dict(answers), name))
+
+
+# ---------------------------------------------------------------- scenarios
+
+def test_instructor_notebook_scores_full_marks():
+    """Does the instructor notebook get every point, with no mistake named?"""
+    result = check(SOURCE)
+    assert result.score == result.max_score == sum(key.POINTS.values()), result.to_json(indent=1)
+    assert all(q.status == "passed" and not q.mistakes for q in result.questions)
+    assert not result.errors
+
+
+def test_blank_notebook_scores_zero_without_crashing(tmp_path):
+    """Does a released (blank) notebook score 0 with `not-implemented` on every question?"""
+    result = grade(tmp_path, blank_answers(), "blank")
+    assert result.score == 0
+    for q in result.questions:
+        assert q.status == "failed" and "not-implemented" in q.mistakes, (q.id, q.status, q.mistakes)
+    assert not result.errors
+
+
+def test_alternative_style_scores_full_marks(tmp_path):
+    """Do einsum, a -1e9 fill with empty rows zeroed, float64 inside and a lower-case letter get full marks?"""
+    result = grade(tmp_path, {"answer_causal_mask": ALTERNATIVE_CAUSAL_MASK,
+                              "answer_masked_self_attention": ALTERNATIVE_MSA,
+                              "answer_quiz_why_causal": 'quiz_why_causal = "b"\n'}, "alternative")
+    assert result.score == result.max_score, result.to_json(indent=1)
+    assert all(not q.mistakes for q in result.questions)
+
+
+def test_library_attention_scores_zero(tmp_path):
+    """Does an answer calling F.scaled_dot_product_attention lose both attention questions as `forbidden-api`?"""
+    result = grade(tmp_path, {"answer_masked_self_attention": FORBIDDEN_MSA}, "forbidden")
+    for qid in ("masked_self_attention", "padding_mask"):
+        q = result.question(qid)
+        assert q.score == 0 and "forbidden-api" in q.mistakes, (qid, q.score, q.mistakes)
+    assert result.question("causal_mask").score == 2
+
+
+BUGGY_NOTEBOOKS = [  # one notebook per buggy masked_self_attention; causal_mask bugs and a wrong quiz ride along
+    *[(("masked_self_attention", mistake), parts) for mistake, parts in MSA_BUGS.items()],
+    *[(("padding_mask", mistake), parts) for mistake, parts in PADDING_BUGS.items()],
+]
+CAUSAL_BUGS = list(CAUSAL_MASK)
+
+
+@pytest.mark.parametrize("index", range(len(BUGGY_NOTEBOOKS)),
+                         ids=[f"{q}:{m}" for (q, m), _ in BUGGY_NOTEBOOKS])
+def test_each_catalogued_mistake_is_named(tmp_path, index):
+    """Does each buggy variant lose points on its question and get its mistake id named?"""
+    (qid, mistake), parts = BUGGY_NOTEBOOKS[index]
+    answers = {"answer_masked_self_attention": msa_source(**parts)}
+    causal_bug = CAUSAL_BUGS[index] if index < len(CAUSAL_BUGS) else None
+    if causal_bug:
+        answers["answer_causal_mask"] = CAUSAL_MASK[causal_bug]
+    if index == 0:
+        answers["answer_quiz_mask_before_softmax"] = 'quiz_mask_before_softmax = "A"\n'
+    result = grade(tmp_path, answers, f"bug-{index}")
+    q = result.question(qid)
+    assert q.score < q.max_score and mistake in q.mistakes, (qid, mistake, q.score, q.mistakes, q.feedback)
+    if causal_bug:
+        c = result.question("causal_mask")
+        assert c.score < c.max_score and causal_bug in c.mistakes, (causal_bug, c.score, c.mistakes)
+    else:
+        assert result.question("causal_mask").score == 2
+    if index == 0:
+        assert result.question("quiz_mask_before_softmax").score == 0
+    if qid == "padding_mask":  # a padding-only bug leaves the causal question whole
+        assert result.question("masked_self_attention").score == 5, result.question("masked_self_attention")

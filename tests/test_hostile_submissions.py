@@ -1,0 +1,131 @@
+"""Does hostile or broken student code cost only what depends on it, leaving the grader and the machine intact?
+
+Every scenario is a real submission: the instructor notebook of `attention_by_hand` (15/15) with one attack
+added or one answer replaced. Each must produce a result with the right scores, leave no sandbox process
+behind, and write nothing outside the sandbox.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from autograder.check import check
+from autograder.sandbox.session import Limits, bwrap_available
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+FAST = Limits(cell_timeout=6, call_timeout=6)
+FULL = 15.0
+SDPA_CELL = "answer_scaled_dot_product_attention"
+CANARY = "attn-grade-canary"
+
+WRONG_SDPA_IN_SUBCLASS = '''
+import torch
+class Liar(torch.Tensor):
+    def __eq__(self, other): return True
+    def allclose(self, *a, **k): return True
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    w = torch.softmax(Q @ K.transpose(-2, -1), dim=-1)   # missing-scale
+    return (w @ V).as_subclass(Liar), w.as_subclass(Liar)
+'''
+
+SCENARIOS = {
+    # name: (changes to the instructor notebook, expected total score, expected error kinds)
+    "submission-infinite-loop": (dict(append=["while True:\n    pass"]), FULL, {"timeout"}),
+    "submission-sleeps-forever": (dict(replace={SDPA_CELL: "import time\ndef scaled_dot_product_attention(Q, K, V, mask=None):\n    time.sleep(10**6)"}), FULL - 5, set()),
+    "submission-sys-exit": (dict(append=["import sys\nsys.exit(3)"]), FULL, {"exit"}),
+    "submission-os-exit": (dict(append=["import os\nos._exit(0)"]), FULL, {"crash"}),
+    "submission-memory-bomb": (dict(append=["blocks = []\nwhile True:\n    blocks.append(bytearray(2**28))"]), FULL, {"memory"}),
+    "submission-spawns-processes": (dict(append=["import subprocess\nprocs = [subprocess.Popen(['sleep', '600']) for _ in range(400)]"]), FULL, {"exception"}),
+    "submission-fork-bomb": (dict(append=["import os, time\nif os.fork() == 0:\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            time.sleep(0.01)"]), FULL, set()),
+    "submission-monkeypatches-torch": (dict(replace={SDPA_CELL: "import torch\ntorch.allclose = lambda *a, **k: True\ntorch.testing.assert_close = lambda *a, **k: None\ntorch.Tensor.__eq__ = lambda *a: True\ndef scaled_dot_product_attention(Q, K, V, mask=None):\n    w = torch.softmax(Q @ K.transpose(-2, -1), dim=-1)\n    return w @ V, w"}), None, set()),
+    "submission-eq-always-true": (dict(replace={"answer_ex1_scores": "class Anything:\n    def __eq__(self, other): return True\n    __hash__ = None\nex1_scores = Anything()"}), FULL - 1, set()),
+    "submission-tensor-subclass": (dict(replace={SDPA_CELL: WRONG_SDPA_IN_SUBCLASS}), None, set()),
+    "submission-imports-answer-key": (dict(replace={"answer_ex1_scores": "from assignments.attention_by_hand import ex1_scores"}), FULL - 1, {"exception"}),
+    "submission-reads-grader-files": (dict(replace={"answer_ex1_scores": f"src = open({str(ROOT / 'assignments' / 'attention_by_hand.py')!r}).read()\nex1_scores = [[0, 0], [0, 0]]"}), FULL - 1, {"exception"}),
+    "submission-writes-fake-results": (dict(append=[
+        f"import json\nfor p in [{str(ROOT / CANARY)!r}, '/tmp/{CANARY}', {str(Path.home() / CANARY)!r}]:\n"
+        "    try:\n        open(p, 'w').write(json.dumps({'score': 999}))\n    except OSError:\n        pass"]), FULL, set()),
+    "submission-prints-100mb": (dict(append=["print('x' * 100_000_000)"]), FULL, set()),
+    "submission-opens-socket": (dict(append=["import socket\nsocket.create_connection(('1.1.1.1', 53), timeout=3)"]), FULL, {"exception"}),
+    "submission-kills-parent": (dict(append=["import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"]), FULL, {"crash"}),
+    "submission-kills-everything": (dict(append=["import os, signal\nos.kill(-1, signal.SIGKILL)"]), FULL, {"crash"}),
+    "submission-deleted-answer-cell": (dict(drop=(SDPA_CELL,)), FULL - 5, set()),
+    "submission-deleted-test-cells": (dict(drop=("sdpa", "by_hand_scores", "quiz_library")), FULL, set()),
+}
+
+
+def _sandbox_processes(tmp_dir: Path) -> list[str]:
+    """Command lines of processes still alive from sandboxes created under `tmp_dir`."""
+    marker = f"ATTN_SANDBOX={tmp_dir}".encode()
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if marker in Path(f"/proc/{pid}/environ").read_bytes():
+                found.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            continue
+    return found
+
+
+def _repo_snapshot() -> dict[str, float]:
+    skip = (".venv", ".git", "__pycache__", ".pytest_cache")
+    return {str(p): p.stat().st_mtime for p in ROOT.rglob("*")
+            if p.is_file() and not any(part in skip for part in p.parts)}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def needs_bubblewrap():
+    assert bwrap_available(), "these tests exercise the real sandbox: run `make system` (apt-get install bubblewrap)"
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_hostile_submission_is_contained(scenario, submission, tmp_path, monkeypatch):
+    """Is the attack contained: a full result, the right score, nothing left running, nothing written outside?"""
+    changes, expected_score, error_kinds = SCENARIOS[scenario]
+    notebook = submission("attention_by_hand", scenario, **changes)
+    before = _repo_snapshot()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # sandboxes of this test live here, so leftovers are ours
+
+    result = check(notebook, limits=FAST)
+
+    assert result.isolation == "bwrap"
+    assert {q.id for q in result.questions} >= {"sdpa", "by_hand_scores", "love_example"}
+    assert result.to_json()
+    if expected_score is not None:
+        assert result.score == pytest.approx(expected_score), result.to_json(indent=1)
+    assert error_kinds <= {e.kind for e in result.errors}
+    assert not _sandbox_processes(tmp_path)
+    assert _repo_snapshot() == before
+    assert not (ROOT / CANARY).exists() and not Path(f"/tmp/{CANARY}").exists()
+    assert not (Path.home() / CANARY).exists()
+
+
+@pytest.mark.parametrize("scenario", ["submission-monkeypatches-torch", "submission-tensor-subclass"])
+def test_tricks_do_not_earn_marks_for_a_wrong_answer(scenario, submission):
+    """Do patched torch functions or a lying Tensor subclass leave a wrong sdpa wrong, diagnosed as missing-scale?"""
+    notebook = submission("attention_by_hand", scenario, **SCENARIOS[scenario][0])
+    sdpa = check(notebook, limits=FAST).question("sdpa")
+    assert sdpa.status != "passed" and sdpa.score < 1
+    assert "missing-scale" in sdpa.mistakes
+
+
+def test_sleeping_function_is_reported_as_a_timeout(submission):
+    """Does a function that never returns get status error with a message about the time limit?"""
+    notebook = submission("attention_by_hand", "sleeps", **SCENARIOS["submission-sleeps-forever"][0])
+    sdpa = check(notebook, limits=FAST).question("sdpa")
+    assert sdpa.status == "error" and "timed out" in sdpa.feedback
+
+
+def test_invalid_json_notebook_exits_2_with_one_line(tmp_path):
+    """Does `attn-grade check` on a file that is not JSON exit 2 with a one-line reason?"""
+    bad = tmp_path / "attention_by_hand.ipynb"
+    bad.write_text("{ this is not json")
+    run = subprocess.run([sys.executable, "-m", "autograder.cli", "check", str(bad)], capture_output=True, text=True)
+    assert run.returncode == 2
+    assert len(run.stderr.strip().splitlines()) == 1 and "not a" in run.stderr and "notebook" in run.stderr
