@@ -13,6 +13,8 @@ c.ClearSolutions.text_stub = "在这里作答 / YOUR ANSWER HERE"
 
 # `nbgrader autograde` grades through the sandboxed engine (autograder/nbgrader_plugin.py) instead of running
 # the notebook in a Jupyter kernel; the rest of nbgrader's autograde pipeline (nbgrader 0.9) is kept as is.
+# The autograded notebooks (so `nbgrader generate_feedback` too) keep no hidden tests: the engine's graders
+# replace them.
 c.Autograde.autograde_preprocessors = [
     "autograder.nbgrader_plugin.GradeInSandbox",
     "nbgrader.preprocessors.IgnorePattern",
@@ -23,9 +25,3 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.GradeInSandbox.lang = "en"  # or "zh": the language of the feedback written into the autograded notebooks
-# Feedback never shows hidden tests (GradeInSandbox already drops them from the autograded notebooks).
-c.GenerateFeedback.preprocessors = [
-    "nbgrader.preprocessors.GetGrades",
-    "nbgrader.preprocessors.ClearHiddenTests",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-]

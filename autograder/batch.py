@@ -5,9 +5,8 @@ import fcntl
 import hashlib
 import json
 import os
-import sys
 import tempfile
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,20 +48,15 @@ class BatchSummary:
     graded: int
     reused: int
 
-    @property
-    def errors(self) -> list[Result]:
-        """The results that are error rows (the submission could not be graded at all)."""
-        return [r for r in self.results if r.isolation == "none"]
-
     def describe(self) -> str:
         """A few lines for the terminal: counts, the mean, error rows and where the files are."""
+        errors = [r for r in self.results if r.isolation == "none"]
         graded = [r.score for r in self.results if r.isolation != "none"]
         mean = f"; mean {sum(graded) / len(graded):.2f}/{self.results[0].max_score:g}" if graded else ""
         lines = [f"{len(self.results)} submissions: {self.graded} graded now, {self.reused} unchanged since the "
-                 f"last run, {len(self.errors)} not gradable{mean}"]
-        lines += [f"  ! {r.student}: {r.errors[0].message}" for r in self.errors]
-        return "\n".join(lines + [f"{name}: {self.out / name}" for name in
-                                   ("results.jsonl", "grades.csv", "report.html", "feedback/", "gradescope/")])
+                 f"last run, {len(errors)} not gradable{mean}"] + [
+                 f"  ! {r.student}: {r.errors[0].message}" for r in errors]
+        return "\n".join(lines + [f"{f}: {self.out / f}" for f in ("results.jsonl", "grades.csv", "report.html")])
 
 
 def grade(submitted: str | Path, *, assignment: str, out: str | Path, workers: int | None = None,
@@ -70,9 +64,9 @@ def grade(submitted: str | Path, *, assignment: str, out: str | Path, workers: i
           progress: bool | None = None) -> BatchSummary:
     """Grade every `SUBMITTED/<student>/<assignment>/*.ipynb` and write the class's results and exports.
 
-    `OUT/results.jsonl` gets one line per student as each finishes (flushed and fsynced); a re-run keeps the
-    lines whose notebook, language and grading code are unchanged, re-grades the rest and never duplicates.
-    Then `grades.csv`, `feedback/`, `gradescope/` and `report.html` are written from all results.
+    `OUT/results.jsonl` gets one line per student as each finishes (flushed, fsynced); a re-run keeps the lines
+    whose notebook, language and grading code are unchanged and re-grades the rest, never duplicating. Then
+    `grades.csv`, `feedback/`, `gradescope/` and `report.html` are written from all results.
 
     Args:
         submitted: nbgrader's `submitted/` directory (never modified).
@@ -131,33 +125,27 @@ def find_submissions(submitted: Path, assignment: str, out: Path | None = None) 
         raise BatchError(f"{submitted}: no student folders (expected {submitted}/<student>/{assignment}/"
                          f"{assignment}.ipynb)")
     if not any((f / assignment).is_dir() for f in folders):
-        raise BatchError(f"{submitted}: none of its {len(folders)} folders has a {assignment}/ subfolder; "
-                         "pass nbgrader's submitted/ directory")
+        raise BatchError(f"{submitted}: none of its {len(folders)} folders contains {assignment}/; pass nbgrader's "
+                         f"submitted/ directory (SUBMITTED/<student>/{assignment}/{assignment}.ipynb)")
     return {f.name: _task(f, assignment) for f in folders}
 
 
 def _task(folder: Path, assignment: str) -> Task:
-    home = folder / assignment
+    home, expected = folder / assignment, folder / assignment / f"{assignment}.ipynb"
     if not home.is_dir():
         return Task(folder.name, folder, problem=("no-submission", f"no {assignment}/ folder in {folder}"))
     notebooks = sorted(p for p in home.glob("*.ipynb") if p.is_file())
-    expected = home / f"{assignment}.ipynb"
+    others = ", ".join(p.name for p in notebooks if p != expected)
     if not notebooks:
-        found = sorted(p.name for p in home.iterdir() if not p.name.startswith("."))
-        listing = f"found only: {', '.join(found)}" if found else "the folder is empty"
+        found = ", ".join(sorted(p.name for p in home.iterdir() if not p.name.startswith(".")))
+        listing = f"found only: {found}" if found else "the folder is empty"
         return Task(folder.name, home, problem=("no-notebook", f"no .ipynb notebook in {home} ({listing})"))
-    notes = []
-    if expected in notebooks:
-        chosen = expected
-        if len(notebooks) > 1:
-            notes.append(("extra-notebook", f"graded {expected.name}; ignored "
-                          f"{', '.join(p.name for p in notebooks if p != expected)}"))
-    elif len(notebooks) == 1:
-        chosen = notebooks[0]
-        notes.append(("renamed-notebook", f"graded {chosen.name}, the only notebook; expected {expected.name}"))
-    else:
+    if expected not in notebooks and len(notebooks) > 1:
         return Task(folder.name, home, problem=("several-notebooks", f"{len(notebooks)} notebooks in {home} and "
-                    f"none is {expected.name}: {', '.join(p.name for p in notebooks)}; keep one"))
+                                                f"none is {expected.name}: {others}; keep one"))
+    chosen = expected if expected in notebooks else notebooks[0]
+    notes = ([("renamed-notebook", f"graded {chosen.name}, the only notebook; expected {expected.name}")]
+             if chosen != expected else [("extra-notebook", f"graded {chosen.name}; ignored {others}")] if others else [])
     if chosen.stat().st_size > MAX_NOTEBOOK_BYTES:
         return Task(folder.name, chosen, problem=("invalid-notebook", f"{chosen}: larger than "
                     f"{MAX_NOTEBOOK_BYTES // 2**20} MB, not graded"))
@@ -187,8 +175,9 @@ def grade_notebook(filename: str, data: bytes, assignment: str, lang: str, limit
 
 def error_result(assignment: str, task: Task, kind: str, message: str) -> Result:
     """An error row: every question `error` with 0 points, and the reason in `errors` (cell -1)."""
-    questions = [QuestionResult(q, 0.0, float(p), "error", feedback=message) for q, p in questions_of(assignment).items()]
-    return Result(assignment, str(task.path), 0.0, float(sum(questions_of(assignment).values())), "none", 0.0,
+    points = questions_of(assignment)
+    questions = [QuestionResult(q, 0.0, float(p), "error", feedback=message) for q, p in points.items()]
+    return Result(assignment, str(task.path), 0.0, float(sum(points.values())), "none", 0.0,
                   questions, [ErrorRecord(-1, kind, message)], student=task.student or None)
 
 
@@ -204,20 +193,19 @@ def grading_stamp(lang: str) -> str:
 
 def _still_valid(row: dict, task: Task | None, stamp: str) -> bool:
     return (task is not None and task.problem is None and bool(row.get("sha256")) and
-            row.get("sha256") == task.sha256 and row.get("stamp") == stamp and row.get("notebook") == str(task.path))
+            row.get("sha256") == task.sha256 and row.get("stamp") == stamp and
+            Path(row.get("notebook", "")).name == task.path.name)
 
 
 def read_ledger(path: Path) -> dict[str, dict]:
     """Student → the last complete line of a results.jsonl (a line cut short by a kill is ignored)."""
     rows = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(row, dict) and row.get("student"):
-                rows[row["student"]] = row
+    for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        rows.update({row["student"]: row} if isinstance(row, dict) and row.get("student") else {})
     return rows
 
 
@@ -277,7 +265,7 @@ def _run(jobs: list[Task], runner, args: tuple, progress: bool | None):
     if not jobs:
         return
     from tqdm import tqdm
-    progress = sys.stderr.isatty() and not os.environ.get("CI") if progress is None else progress
+    progress = os.isatty(2) and not os.environ.get("CI") if progress is None else progress
     with tqdm(total=len(jobs), desc=f"grading {args[0]}", unit="notebook", disable=not progress) as bar:
         for task, row in runner(jobs, args):
             bar.set_postfix_str(task.student, refresh=False)
@@ -319,8 +307,6 @@ def _row(future, task: Task, assignment: str) -> dict:
 
 def _die_with_parent() -> None:
     """Linux: a local worker gets SIGKILL when the batch process dies (e.g. `kill -9`), so nothing grades on."""
-    try:
-        import ctypes
+    import ctypes
+    with suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
-    except (OSError, AttributeError):
-        pass

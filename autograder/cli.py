@@ -56,7 +56,8 @@ def check_command(notebook, assignment, as_json, html_out, lang):
 @click.option("--assignment", required=True, help="Assignment id (attention_by_hand, masked_attention, bert_heads).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Directory for results and exports.")
 @click.option("--workers", type=click.IntRange(min=1), help="Local worker processes  [default: the number of cores]")
-@click.option("--executor", metavar="URL", help="dask://HOST:PORT to grade on a Dask cluster  [default: local processes]")
+@click.option("--executor", metavar="URL",
+              help="dask://HOST:PORT to grade on a Dask cluster  [default: local processes]")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=default_lang, show_default="from the locale",
               help="Language of the feedback and the reports.")
 def grade_command(submitted, assignment, out, workers, executor, lang):

@@ -53,7 +53,7 @@ def weight_signatures(weights: torch.Tensor, context: Mapping) -> list[str]:
     rows, cols = w.sum(-1)[~empty], w.sum(-2)
     if allowed is not None:
         cols = cols[allowed.any(dim=-2)]                                   # keys some query may attend
-    if not torch.allclose(rows, torch.ones_like(rows), atol=1e-3) and torch.allclose(cols, torch.ones_like(cols), atol=1e-3):
+    if not _all_one(rows) and _all_one(cols):
         found.append("softmax-wrong-dim")
     if context.get("causal"):
         found += _causal_signatures(w, rows_normalised="softmax-wrong-dim" not in found)
@@ -63,6 +63,10 @@ def weight_signatures(weights: torch.Tensor, context: Mapping) -> list[str]:
     if scores is not None and "softmax-wrong-dim" not in found:
         found += _scale_signatures(w, scores, context.get("d_k", scores.shape[-1]))
     return found
+
+
+def _all_one(sums: torch.Tensor) -> bool:
+    return bool(torch.allclose(sums, torch.ones_like(sums), atol=1e-3))
 
 
 def _allowed_keys(shape: torch.Size, context: Mapping) -> torch.Tensor | None:

@@ -83,8 +83,9 @@ def question_outputs(question: QuestionResult | None, grade_id: str, points: flo
     """The outputs of one test cell: the feedback (stdout, never stderr) then the score as an execute_result."""
     if question is None:
         return [_stdout(f"[attn-grade] {grade_id}: not a question the engine grades; scored 0\n"), _score(0.0)]
-    header = f"[attn-grade] {MARK[question.status]} {question.id}: {question.score:g}/{question.max_score:g} " \
-             f"({question.status})"
+    mistakes = f" — {', '.join(question.mistakes)}" if question.mistakes else ""
+    header = (f"[attn-grade] {MARK[question.status]} {question.id}: {question.score:g}/{question.max_score:g} "
+              f"({question.status}){mistakes}")
     return [_stdout(f"{header}\n{question.feedback}\n".replace("\n\n", "\n")), _score(min(question.score, points))]
 
 

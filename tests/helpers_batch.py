@@ -34,11 +34,13 @@ SDPA_FORBIDDEN = '''def scaled_dot_product_attention(Q, K, V, mask=None):
 CLASS = {
     "01-right": {},
     "02-blank": None,
-    "03-partial": {"answer_scaled_dot_product_attention": SDPA_MISSING_SCALE, "answer_quiz_row_sum": 'quiz_row_sum = "B"',
-                   "answer_love_weights": "love_weights = [s / sum([2.1, 3.5, 7.2, 5.8]) for s in [2.1, 3.5, 7.2, 5.8]]"},
+    "03-partial": {"answer_scaled_dot_product_attention": SDPA_MISSING_SCALE,
+                   "answer_quiz_row_sum": 'quiz_row_sum = "B"',
+                   "answer_love_weights": "love_weights = [s / 18.6 for s in [2.1, 3.5, 7.2, 5.8]]  # s / sum(s)"},
     "04-forbidden": {"answer_scaled_dot_product_attention": SDPA_FORBIDDEN},
     "05-hostile": {"answer_love_weights": "while True:\n    pass",
-                   "answer_ex1_weights": 'import sys\nprint("0", file=sys.stderr)\nex1_weights = open("/etc/hostname").read()',
+                   "answer_ex1_weights": 'import sys\nprint("0", file=sys.stderr)\n'
+                                         'ex1_weights = open("/etc/hostname").read()',
                    "answer_quiz_library": f"quiz_library = open({str(ROOT / 'assignments' / 'quiz.py')!r}).read()"},
     "06-syntax-error": {"answer_ex1_scores": "ex1_scores = [[0.7071, 0.3536],"},
     "07-wrong": {"answer_ex1_scores": "ex1_scores = [[0.7071, 0.0], [0.3536, 0.3536]]",
@@ -113,3 +115,16 @@ def ledger_students(out: Path) -> list[str]:
 def verdicts(results) -> dict:
     """Student → per-question (score, status, mistakes) and the total: what must not depend on the executor."""
     return {r.student: (r.score, [(q.id, q.score, q.status, q.mistakes) for q in r.questions]) for r in results}
+
+
+def class_base(tmp_path_factory) -> Path:
+    """The session's one scratch course folder, shared by test_batch, test_dask and test_nbgrader_lifecycle."""
+    return tmp_path_factory.getbasetemp() / "attn-class"
+
+
+def graded_class(tmp_path_factory):
+    """(submitted/, the BatchSummary of `grade` with local processes): graded on first use, reused after."""
+    from autograder.batch import grade
+    base = class_base(tmp_path_factory)
+    submitted = build_class(base)
+    return submitted, grade(submitted, assignment=ID, out=base / "out-local", workers=2, limits=LIMITS)

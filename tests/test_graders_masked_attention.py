@@ -6,11 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
+import torch
 
 from assignments import masked_attention as key
 from autograder.check import check
-
-pytestmark = pytest.mark.slow
+from autograder.diagnosis import weight_signatures
 
 SOURCE = Path(__file__).resolve().parents[1] / "source" / "masked_attention" / "masked_attention.ipynb"
 AUTO_QUESTIONS = list(key.POINTS)
@@ -92,6 +92,14 @@ def masked_self_attention(Q, K, V, padding_mask=None):
 '''
 
 
+def quiz_answer(quiz_id: str) -> str:
+    """The key's letter for one quiz (options may be reshuffled, so tests never hard-code it)."""
+    return next(q.answer for q in key.QUIZZES if q.id == quiz_id)
+
+
+WRONG_MASK_QUIZ = next(letter for letter in "ABCD" if letter != quiz_answer("quiz_mask_before_softmax"))
+
+
 def msa_source(**parts) -> str:
     """masked_self_attention with some of its parts written wrong."""
     return MSA_TEMPLATE.format(**{**RIGHT, **parts})
@@ -132,6 +140,7 @@ def grade(tmp_path: Path, answers: dict[str, str], name: str):
 
 # ---------------------------------------------------------------- scenarios
 
+@pytest.mark.slow
 def test_instructor_notebook_scores_full_marks():
     """Does the instructor notebook get every point, with no mistake named?"""
     result = check(SOURCE)
@@ -140,6 +149,7 @@ def test_instructor_notebook_scores_full_marks():
     assert not result.errors
 
 
+@pytest.mark.slow
 def test_blank_notebook_scores_zero_without_crashing(tmp_path):
     """Does a released (blank) notebook score 0 with `not-implemented` on every question?"""
     result = grade(tmp_path, blank_answers(), "blank")
@@ -149,15 +159,18 @@ def test_blank_notebook_scores_zero_without_crashing(tmp_path):
     assert not result.errors
 
 
+@pytest.mark.slow
 def test_alternative_style_scores_full_marks(tmp_path):
     """Do einsum, a -1e9 fill with empty rows zeroed, float64 inside and a lower-case letter get full marks?"""
+    lower_case = f'quiz_why_causal = "{quiz_answer("quiz_why_causal").lower()}"\n'
     result = grade(tmp_path, {"answer_causal_mask": ALTERNATIVE_CAUSAL_MASK,
                               "answer_masked_self_attention": ALTERNATIVE_MSA,
-                              "answer_quiz_why_causal": 'quiz_why_causal = "b"\n'}, "alternative")
+                              "answer_quiz_why_causal": lower_case}, "alternative")
     assert result.score == result.max_score, result.to_json(indent=1)
     assert all(not q.mistakes for q in result.questions)
 
 
+@pytest.mark.slow
 def test_library_attention_scores_zero(tmp_path):
     """Does an answer calling F.scaled_dot_product_attention lose both attention questions as `forbidden-api`?"""
     result = grade(tmp_path, {"answer_masked_self_attention": FORBIDDEN_MSA}, "forbidden")
@@ -174,6 +187,7 @@ BUGGY_NOTEBOOKS = [  # one notebook per buggy masked_self_attention; causal_mask
 CAUSAL_BUGS = list(CAUSAL_MASK)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index", range(len(BUGGY_NOTEBOOKS)),
                          ids=[f"{q}:{m}" for (q, m), _ in BUGGY_NOTEBOOKS])
 def test_each_catalogued_mistake_is_named(tmp_path, index):
@@ -184,7 +198,7 @@ def test_each_catalogued_mistake_is_named(tmp_path, index):
     if causal_bug:
         answers["answer_causal_mask"] = CAUSAL_MASK[causal_bug]
     if index == 0:
-        answers["answer_quiz_mask_before_softmax"] = 'quiz_mask_before_softmax = "A"\n'
+        answers["answer_quiz_mask_before_softmax"] = f'quiz_mask_before_softmax = "{WRONG_MASK_QUIZ}"\n'
     result = grade(tmp_path, answers, f"bug-{index}")
     q = result.question(qid)
     assert q.score < q.max_score and mistake in q.mistakes, (qid, mistake, q.score, q.mistakes, q.feedback)
@@ -197,3 +211,23 @@ def test_each_catalogued_mistake_is_named(tmp_path, index):
         assert result.question("quiz_mask_before_softmax").score == 0
     if qid == "padding_mask":  # a padding-only bug leaves the causal question whole
         assert result.question("masked_self_attention").score == 5, result.question("masked_self_attention")
+
+
+# ---------------------------------------------------------------- signatures, without the variants
+
+SIGNATURE_CASES = [(q, m, padded) for q in ("masked_self_attention", "padding_mask") for m in key.VARIANTS[q]
+                   for padded in ((False, True) if q == "masked_self_attention" else (True,))]
+
+
+@pytest.mark.parametrize("question_id, mistake, padded", SIGNATURE_CASES,
+                         ids=[f"{q}:{m}:{'padded' if p else 'causal'}" for q, m, p in SIGNATURE_CASES])
+def test_signatures_name_each_bug_without_its_variant(question_id, mistake, padded):
+    """Do the weight signatures alone (as for a student with several bugs) name each buggy variant's mistake?"""
+    gen = torch.Generator().manual_seed(0)
+    Q, K, V = (torch.randn(3, 6, 8, generator=gen, dtype=torch.float64) for _ in range(3))
+    padding = torch.tensor([[0, 0, 1, 1, 1, 1], [1] * 6, [0, 1, 1, 1, 1, 1]]).bool() if padded else None
+    args = (Q, K, V) if padding is None else (Q, K, V, padding)
+    weights = key.VARIANTS[question_id][mistake](*args)[1]
+    context = {"kind": "weights", "scores": key.attention_scores(Q, K), "d_k": 8, "causal": True, "padding": padding}
+    assert mistake in weight_signatures(weights, context)
+    assert weight_signatures(key.masked_self_attention(*args)[1], context) == []

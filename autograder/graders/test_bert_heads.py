@@ -10,7 +10,8 @@ import torch
 
 from assignments import bert_heads as key_module
 from assignments.quiz import Text
-from autograder.graders.checks import as_tensor, expect_close, expect_equal, expect_figure, expect_letter, variant_outputs
+from autograder.graders.checks import (as_tensor, expect_close, expect_equal, expect_figure, expect_letter,
+                                       variant_outputs)
 from autograder.graders.framework import CheckFailed, question
 from autograder.probes import MODEL, TOKENIZER, StudentFailure
 
@@ -209,26 +210,17 @@ def test_offset_attention_real_attention(student, key):
 
 # ---------------------------------------------------------------- classify_head
 
-def _head(rows: dict[int, float], L: int = 8, base: float = 0.2) -> torch.Tensor:
-    """A head [L, L] mixing a uniform `base` with weight on the keys `rows[i]` gives (key index per query)."""
-    return torch.full((L, L), base / L)
-
-
 def _pattern(kind: str) -> torch.Tensor:
-    """A hand-made head of one kind over TOKENS (L = 8)."""
+    """A hand-made head [L, L] over TOKENS: 20 % spread evenly, 80 % on the keys that make the pattern."""
     L = len(TOKENS)
-    head = torch.full((L, L), 0.2 / L, dtype=torch.float64)           # a uniform 20 % everywhere
+    if kind == "broad":
+        return torch.full((L, L), 1 / L)
+    head = torch.full((L, L), 0.2 / L)
     for i in range(L):
         keys = {"previous": [max(i - 1, 0)], "next": [min(i + 1, L - 1)], "self": [i], "cls": [0],
-                "sep": [L - 1], "punct": [3, 6], "broad": [], "mixed": [2, 5]}[kind]
-        for j in keys:
-            head[i, j] += 0.8 / len(keys)
-    if kind == "broad":
-        head = torch.full((L, L), 1 / L, dtype=torch.float64)
-    if kind == "mixed":
-        head = head * 0 + 0.02 / L
-        head[:, [2, 5]] += 0.49
-    return head.to(torch.float32)
+                "sep": [L - 1], "punct": [3, 6], "mixed": [2, 5]}[kind]
+        head[i, keys] += 0.8 / len(keys)
+    return head
 
 
 KINDS = ["previous", "next", "self", "cls", "sep", "punct", "broad", "mixed"]
@@ -255,7 +247,7 @@ def _decisive(key, head: torch.Tensor, tokens: list[str], margin: float = 1e-3) 
 @question("classify_head", weight=0.5)
 @pytest.mark.parametrize("index", range(len(KINDS)))
 def test_classify_head_hand_made(student, key, index):
-    """classify_head names a hand-made head of each of the seven kinds."""
+    """classify_head names a hand-made head of each of the eight kinds."""
     _check_classify(student, key, _pattern(KINDS[index]), TOKENS, f"hand-made head #{index + 1}")
 
 
@@ -265,6 +257,18 @@ def test_classify_head_tie_goes_to_first_name(student, key):
     head = torch.zeros(4, 4)
     head[0, 1] = head[1, 0] = head[2, 3] = head[3, 2] = 1.0          # previous and next both exactly 0.5
     _check_classify(student, key, head, ["[CLS]", "a", "b", "[SEP]"], "a tie")
+
+
+@question("classify_head", weight=0.5)
+def test_classify_head_random_heads(student, key):
+    """Random heads from flat to sharp, float32 and float64, whose label is clear-cut."""
+    gen = torch.Generator().manual_seed(15)
+    L = len(TOKENS)
+    for index, sharpness in enumerate((0.3, 1.0, 2.0, 3.0, 4.0, 6.0)):
+        head = torch.softmax(sharpness * torch.randn(L, L, generator=gen, dtype=torch.float64), dim=-1)
+        head = head if index % 2 else head.to(torch.float32)
+        if _decisive(key, head, TOKENS):
+            _check_classify(student, key, head, TOKENS, f"random head #{index + 1}")
 
 
 @question("classify_head")
@@ -308,8 +312,10 @@ def test_find_head_synthetic(student, key):
 @question("find_head")
 def test_find_head_real_attention(student, key):
     """it → animal in the seed's sentence and it → street in the "…too wide." sentence."""
-    _check_find(student, key, *_real(key.TEXT), "it", "animal", "the seed's sentence")
-    _check_find(student, key, *_real(key.COUNTER_TEXT), "it", "street", "“…too wide.”")
+    for text, source, target, what in ((key.TEXT, "it", "animal", "the seed's sentence"),
+                                       (key.COUNTER_TEXT, "it", "street", "“…too wide.”")):
+        tokens, attn = _real(text)
+        _check_find(student, key, attn, tokens, source, target, what)
 
 
 def _expect_value_error(student, args: tuple, what: str):

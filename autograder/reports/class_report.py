@@ -121,7 +121,7 @@ table {{ border-collapse: collapse; width: 100%; margin: .5rem 0; }}
 th, td {{ text-align: left; padding: .25rem .6rem; border-bottom: 1px solid #d0d7de; vertical-align: top; }}
 td.n, th.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
 .meta {{ color: #57606a; font-size: .9rem; }} .headline {{ font-size: 1.1rem; }}
-.error {{ color: {COLOURS["error"]}; }} img {{ max-width: 100%; }}
+.error {{ color: {COLOURS["error"]}; }} img {{ max-width: 100%; }} td code, th {{ white-space: nowrap; }}
 """
 
 
@@ -130,7 +130,8 @@ def _headline(s: ClassSummary, total: int, t: dict) -> str:
              f'<span class="error">{len(s.error_rows)} {t["error_rows"]}</span>']
     if s.scores:
         parts += [f"{t['mean']} <b>{statistics.fmean(s.scores):.2f}</b>/{s.max_score:g}",
-                  f"{t['median']} {statistics.median(s.scores):g}", f"{t['range']} {min(s.scores):g}–{max(s.scores):g}"]
+                  f"{t['median']} {statistics.median(s.scores):g}",
+                  f"{t['range']} {min(s.scores):g}–{max(s.scores):g}"]
     return f'<p class="headline">{" · ".join(parts)}</p>'
 
 
@@ -138,7 +139,8 @@ def _question_table(s: ClassSummary, t: dict) -> str:
     head = "".join(f'<th class="n">{t[k]}</th>' for k in ("points", "mean_pct", "pass_rate", "partial", "failed",
                                                            "error"))
     rows = [f"<tr><td><code>{_e(q.id)}</code></td><td class='n'>{q.points:g}</td>"
-            f"<td class='n'>{100 * q.mean / q.points if q.points else 0:.0f}</td><td class='n'>{100 * q.pass_rate:.0f}</td>"
+            f"<td class='n'>{100 * q.mean / q.points if q.points else 0:.0f}</td>"
+            f"<td class='n'>{100 * q.pass_rate:.0f}</td>"
             + "".join(f"<td class='n'>{q.statuses.get(k, 0)}</td>" for k in ("partial", "failed", "error")) + "</tr>"
             for q in s.questions]
     return f"<table><tr><th>{t['question']}</th>{head}</tr>{''.join(rows)}</table>"
@@ -156,7 +158,7 @@ def _mistakes(s: ClassSummary, t: dict, lang: str) -> str:
 
 def _attention(results: list[Result], t: dict) -> str:
     rows = [f"<tr><td>{_e(r.student)}</td><td class='error'>{_e(e.kind)}</td><td>{_e(e.message)}</td></tr>"
-            for r in results for e in r.errors]
+            for r in results for e in r.errors if e.kind != "exception"]  # a student's own exception is routine
     if not rows:
         return f"<p>{t['none']}</p>"
     return f"<table><tr><th>{t['student']}</th><th>{t['problem']}</th><th></th></tr>{''.join(rows)}</table>"
@@ -173,8 +175,13 @@ def _roster(results: list[Result], assignment: str, t: dict) -> str:
 def _histogram_png(s: ClassSummary, t: dict) -> bytes:
     top = max(s.max_score, 1.0)
     bins = [top * i / min(int(top) or 1, 20) for i in range(min(int(top) or 1, 20) + 1)]
-    return _chart(lambda ax: (ax.hist(s.scores, bins=bins, color="#0969da", edgecolor="white"),
-                              ax.set(xlabel=t["score"], ylabel=t["students"], xlim=(0, top))), (6.4, 2.8))
+
+    def draw(ax):
+        from matplotlib.ticker import MaxNLocator
+        ax.hist(s.scores, bins=bins, color="#0969da", edgecolor="white")
+        ax.set(xlabel=t["score"], ylabel=t["students"], xlim=(0, top))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    return _chart(draw, (6.4, 2.8))
 
 
 def _questions_png(s: ClassSummary, t: dict) -> bytes:
@@ -188,7 +195,7 @@ def _questions_png(s: ClassSummary, t: dict) -> bytes:
                 color=COLOURS["passed"], label=t["pass_rate"])
         ax.set(yticks=list(ys), yticklabels=ids, xlim=(0, 100))
         ax.invert_yaxis()
-        ax.legend(loc="lower right", fontsize="small")
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, fontsize="small", frameon=False)
     return _chart(draw, (6.4, 0.45 * len(ids) + 1.0))
 
 

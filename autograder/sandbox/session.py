@@ -24,7 +24,7 @@ class Limits:
     """Resource limits for one sandbox; times in seconds, sizes in bytes."""
 
     cell_timeout: float = 60.0
-    call_timeout: float = 30.0
+    call_timeout: float = 10.0
     startup_timeout: float = 60.0
     memory: int = 6 * 2**30
     processes: int = 256

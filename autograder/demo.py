@@ -1,0 +1,67 @@
+"""`make demo`: build a small example class from the notebooks, grade all three assignments, print the reports."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from assignments import ASSIGNMENT_IDS
+from autograder.batch import grade
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "demo-out"
+
+# Students of the example class: which notebook they start from, and the answer cells they rewrote.
+CLASS = {
+    "alice": ("source", {}),  # the instructor's answers
+    "bob": ("release", {}),   # handed in the blank notebook
+    "carol": ("source", {     # a few classic misconceptions
+        "answer_scaled_dot_product_attention":
+            "import torch\ndef scaled_dot_product_attention(Q, K, V, mask=None):\n"
+            "    scores = Q @ K.transpose(-2, -1)  # forgot / √d_k\n"
+            "    if mask is not None:\n        scores = scores.masked_fill(mask == 0, -1e9)\n"
+            "    w = torch.softmax(scores, dim=-1)\n    return w @ V, w",
+        "answer_love_weights": "love_weights = [0.1, 0.2, 0.4, 0.3]  # the tutorial's column",
+        "answer_causal_mask": "import torch\ndef causal_mask(seq_len):\n"
+                              "    return torch.triu(torch.ones(seq_len, seq_len, dtype=torch.bool))",
+        "answer_head_entropy": "import torch\ndef head_entropy(attn):\n"
+                               "    p = attn.clamp_min(1e-12)\n    return -(attn * torch.log2(p)).sum(-1).mean(-1)",
+    }),
+    "dave": ("source", {      # an answer that never returns
+        "answer_scaled_dot_product_attention": "def scaled_dot_product_attention(Q, K, V, mask=None):\n"
+                                               "    while True:\n        pass",
+        "answer_causal_mask": "def causal_mask(seq_len):\n    while True:\n        pass",
+        "answer_get_attentions": "def get_attentions(model, tokenizer, text):\n    while True:\n        pass",
+    }),
+}
+
+
+def build_class(submitted: Path) -> None:
+    """Write `submitted/<student>/<assignment>/<assignment>.ipynb` for every student and assignment."""
+    for student, (origin, rewrites) in CLASS.items():
+        for assignment in ASSIGNMENT_IDS:
+            nb = nbformat.read(ROOT / origin / assignment / f"{assignment}.ipynb", as_version=4)
+            for cell in nb.cells:
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+                if grade_id in rewrites:
+                    cell.source = rewrites[grade_id]
+            target = submitted / student / assignment / f"{assignment}.ipynb"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, target)
+
+
+def main() -> None:
+    """Grade the example class and say where everything is."""
+    shutil.rmtree(OUT, ignore_errors=True)
+    build_class(OUT / "submitted")
+    for assignment in ASSIGNMENT_IDS:
+        summary = grade(OUT / "submitted", assignment=assignment, out=OUT / assignment)
+        scores = ", ".join(f"{r.student} {r.score:g}/{r.max_score:g}" for r in summary.results)
+        print(f"{assignment}: {scores}")
+    print(f"\nReports: {OUT.relative_to(ROOT)}/<assignment>/report.html (class), grades.csv, results.jsonl,")
+    print("         feedback/<student>/<assignment>.html, gradescope/<student>/results.json")
+
+
+if __name__ == "__main__":
+    main()
