@@ -18,7 +18,7 @@ $(BIN)/.installed: pyproject.toml
 
 # Debian packages the sandbox and the HTML tests need (root on a fresh machine).
 system:
-	@command -v bwrap > /dev/null && command -v chromium > /dev/null || { \
+	@command -v bwrap > /dev/null && command -v chromium > /dev/null && fc-list :lang=zh 2> /dev/null | grep -q . || { \
 	  apt-get update -q > /dev/null && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap chromium fonts-noto-cjk > /dev/null; }
 

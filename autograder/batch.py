@@ -73,7 +73,8 @@ def grade(submitted: str | Path, *, assignment: str, out: str | Path, workers: i
         assignment: the assignment id.
         out: the output directory (created; must not be inside `submitted`).
         workers: local worker processes (default: the number of cores).
-        executor: None or "local" for a local process pool, or "dask://HOST:PORT" for a Dask scheduler.
+        executor: None or "local" for a local process pool, or "dask://HOST:PORT" for a Dask scheduler (its
+            workers need this project installed; notebooks travel as bytes, no shared disk needed).
         lang: "zh" or "en", the language of feedback and reports.
         limits: sandbox limits for every submission.
         progress: show a progress bar; None = only on a terminal and outside CI.

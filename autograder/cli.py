@@ -71,6 +71,8 @@ def grade_command(submitted, assignment, out, workers, executor, lang):
     Example:
 
         attn-grade grade submitted --assignment attention_by_hand --out grades/attention_by_hand
+
+        attn-grade grade submitted --assignment bert_heads --out grades/bert_heads --executor dask://10.0.0.5:8786
     """
     from autograder.batch import BatchError, grade
     try:

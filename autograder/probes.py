@@ -40,16 +40,16 @@ class Student:
         self.submission = submission
         self.forbidden: set[str] = set()
         """Names of functions seen calling library attention (at run time or in their source)."""
-        self.hung: dict[str, Reply] = {}
-        """Functions that timed out once: later calls fail at once instead of waiting out the limit again."""
+        self.broken: dict[str, Reply] = {}
+        """Functions that hung or killed the interpreter once: later calls fail at once, costing no restart."""
 
     def call(self, name: str, *args, **kwargs):
         """The return value of the student's `name(*args, **kwargs)`, as plain data; raises StudentFailure."""
-        if name in self.hung:
-            raise StudentFailure(name, self.hung[name])
+        if name in self.broken:
+            raise StudentFailure(name, self.broken[name])
         reply = self.sandbox.call(name, *args, **kwargs)
-        if reply.kind == "timeout":
-            self.hung[name] = reply
+        if reply.kind in ("timeout", "crash"):
+            self.broken[name] = reply
         if reply.forbidden_calls:
             self.forbidden.add(name)
         if not reply.ok:

@@ -189,3 +189,32 @@ def test_an_interrupted_or_killed_batch_resumes_with_every_student_exactly_once(
     assert sorted(ledger_students(out)) == students
     with open(out / "grades.csv", encoding="utf-8") as handle:
         assert [row["student"] for row in csv.DictReader(handle)] == students
+
+
+def test_a_second_run_on_the_same_output_is_refused_while_the_first_holds_it(tmp_path):
+    """Two `attn-grade grade` runs writing one results.jsonl at once would interleave: is the second refused?"""
+    from autograder.batch import _exclusive
+    (tmp_path / "submitted" / "alice" / ID).mkdir(parents=True)
+    (tmp_path / "out").mkdir()
+    with _exclusive(tmp_path / "out" / ".lock"):
+        with pytest.raises(BatchError, match="another"):
+            grade(tmp_path / "submitted", assignment=ID, out=tmp_path / "out")
+
+
+def test_a_worker_that_dies_gives_an_error_row_that_the_next_run_retries():
+    """A crashed worker or engine: is the row an error row, marked to be graded again rather than reused?"""
+    from concurrent.futures import Future
+    from autograder.batch import Task, _row, _still_valid
+    future = Future()
+    future.set_exception(RuntimeError("worker lost"))
+    task = Task("alice", Path(f"{ID}.ipynb"), b"{}", "abc")
+    row = _row(future, task, ID) | {"student": "alice"}
+    assert row["retry"] and row["errors"][0]["kind"] == "grader-crash" and "re-run" in row["errors"][0]["message"]
+    assert {q["status"] for q in row["questions"]} == {"error"}
+    assert not _still_valid(row, task, stamp="any")
+
+
+def test_the_grade_command_has_help_with_an_example():
+    """Does `attn-grade grade --help` explain the layout and give an example?"""
+    result = CliRunner().invoke(main, ["grade", "--help"])
+    assert result.exit_code == 0 and "Example:" in result.output and "--executor" in result.output

@@ -38,6 +38,7 @@ SCENARIOS = {
     # name: (changes to the instructor notebook, expected total score, expected error kinds)
     "submission-infinite-loop": (dict(append=["while True:\n    pass"]), FULL, {"timeout"}),
     "submission-sleeps-forever": (dict(replace={SDPA_CELL: "import time\ndef scaled_dot_product_attention(Q, K, V, mask=None):\n    time.sleep(10**6)"}), FULL - 5, set()),
+    "submission-function-calls-os-exit": (dict(replace={SDPA_CELL: "import os\ndef scaled_dot_product_attention(Q, K, V, mask=None):\n    os._exit(1)"}), FULL - 5, set()),
     "submission-sys-exit": (dict(append=["import sys\nsys.exit(3)"]), FULL, {"exit"}),
     "submission-os-exit": (dict(append=["import os\nos._exit(0)"]), FULL, {"crash"}),
     "submission-memory-bomb": (dict(append=["blocks = []\nwhile True:\n    blocks.append(bytearray(2**28))"]), FULL, {"memory"}),
