@@ -35,14 +35,16 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
 '''
 
 SCENARIOS = {
-    # name: (changes to the instructor notebook, expected total score, expected error kinds)
+    # name: (changes to the instructor notebook, expected total score, error kinds that must be reported)
+    # Where the outcome depends on timing or the kernel (a memory bomb may hit the limit or the clock; the
+    # sandbox may refuse a kill), only the score and the containment are asserted.
     "submission-infinite-loop": (dict(append=["while True:\n    pass"]), FULL, {"timeout"}),
     "submission-sleeps-forever": (dict(replace={SDPA_CELL: "import time\ndef scaled_dot_product_attention(Q, K, V, mask=None):\n    time.sleep(10**6)"}), FULL - 5, set()),
     "submission-function-calls-os-exit": (dict(replace={SDPA_CELL: "import os\ndef scaled_dot_product_attention(Q, K, V, mask=None):\n    os._exit(1)"}), FULL - 5, set()),
     "submission-sys-exit": (dict(append=["import sys\nsys.exit(3)"]), FULL, {"exit"}),
     "submission-os-exit": (dict(append=["import os\nos._exit(0)"]), FULL, {"crash"}),
-    "submission-memory-bomb": (dict(append=["blocks = []\nwhile True:\n    blocks.append(bytearray(2**28))"]), FULL, {"memory"}),
-    "submission-spawns-processes": (dict(append=["import subprocess\nprocs = [subprocess.Popen(['sleep', '600']) for _ in range(400)]"]), FULL, {"exception"}),
+    "submission-memory-bomb": (dict(append=["blocks = []\nwhile True:\n    blocks.append(bytearray(2**28))"]), FULL, set()),
+    "submission-spawns-processes": (dict(append=["import subprocess\nprocs = [subprocess.Popen(['sleep', '600']) for _ in range(400)]"]), FULL, set()),
     "submission-fork-bomb": (dict(append=["import os, time\nif os.fork() == 0:\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            time.sleep(0.01)"]), FULL, set()),
     "submission-monkeypatches-torch": (dict(replace={SDPA_CELL: "import torch\ntorch.allclose = lambda *a, **k: True\ntorch.testing.assert_close = lambda *a, **k: None\ntorch.Tensor.__eq__ = lambda *a: True\ndef scaled_dot_product_attention(Q, K, V, mask=None):\n    w = torch.softmax(Q @ K.transpose(-2, -1), dim=-1)\n    return w @ V, w"}), None, set()),
     "submission-eq-always-true": (dict(replace={"answer_ex1_scores": "class Anything:\n    def __eq__(self, other): return True\n    __hash__ = None\nex1_scores = Anything()"}), FULL - 1, set()),
@@ -54,8 +56,8 @@ SCENARIOS = {
         "    try:\n        open(p, 'w').write(json.dumps({'score': 999}))\n    except OSError:\n        pass"]), FULL, set()),
     "submission-prints-100mb": (dict(append=["print('x' * 100_000_000)"]), FULL, set()),
     "submission-opens-socket": (dict(append=["import socket\nsocket.create_connection(('1.1.1.1', 53), timeout=3)"]), FULL, {"exception"}),
-    "submission-kills-parent": (dict(append=["import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"]), FULL, {"crash"}),
-    "submission-kills-everything": (dict(append=["import os, signal\nos.kill(-1, signal.SIGKILL)"]), FULL, {"crash"}),
+    "submission-kills-parent": (dict(append=["import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"]), FULL, set()),
+    "submission-kills-everything": (dict(append=["import os, signal\nos.kill(-1, signal.SIGKILL)"]), FULL, set()),
     "submission-deleted-answer-cell": (dict(drop=(SDPA_CELL,)), FULL - 5, set()),
     "submission-deleted-test-cells": (dict(drop=("sdpa", "by_hand_scores", "quiz_library")), FULL, set()),
 }
