@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -46,6 +47,15 @@ def make_submission(base: Path, out: Path, replace: dict[str, str] | None = None
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out)
     return out
+
+
+def blank_answers(assignment: str) -> dict[str, str]:
+    """Every solution code cell of the instructor notebook with its solution replaced by
+    `raise NotImplementedError()`, as nbgrader releases it (grade_id → source)."""
+    nb = nbformat.read(source_notebook(assignment), as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: re.sub(r"( *)### BEGIN SOLUTION\n.*?### END SOLUTION",
+                                                       r"\1raise NotImplementedError()", c.source, flags=re.S)
+            for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
 
 
 @pytest.fixture

@@ -1,18 +1,17 @@
 """Does the `bert_heads` hidden grader give full marks to right answers and name every catalogued mistake?"""
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 
 import pytest
 
 from assignments import bert_heads as key
 from autograder.check import check
+from conftest import blank_answers, make_submission, source_notebook
 
 pytestmark = pytest.mark.slow
 
-SOURCE = Path(__file__).resolve().parents[1] / "source" / "bert_heads" / "bert_heads.ipynb"
+SOURCE = source_notebook("bert_heads")
 MANUAL = {"interpretation"}
 AUTO = [q for q in key.POINTS if q not in MANUAL]
 
@@ -170,29 +169,7 @@ WRONG_SINK = next(letter for letter in "ABCD" if letter != quiz_answer("quiz_att
 
 def notebook_with(tmp_path: Path, answers: dict[str, str], name: str) -> Path:
     """The instructor notebook with the answer cells of `answers` (grade_id → source) replaced."""
-    answers = dict(answers)
-    nb = json.loads(SOURCE.read_text(encoding="utf-8"))
-    for cell in nb["cells"]:
-        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell["source"] = answers.pop(grade_id)
-    assert not answers, f"no such answer cells: {list(answers)}"
-    path = tmp_path / name / "bert_heads.ipynb"
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps(nb), encoding="utf-8")
-    return path
-
-
-def blank_answers() -> dict[str, str]:
-    """Every solution code cell with its solution replaced by `raise NotImplementedError()`, as nbgrader releases it."""
-    nb = json.loads(SOURCE.read_text(encoding="utf-8"))
-    answers = {}
-    for cell in nb["cells"]:
-        meta = cell["metadata"].get("nbgrader", {})
-        if meta.get("solution") and cell["cell_type"] == "code":
-            answers[meta["grade_id"]] = re.sub(r"( *)### BEGIN SOLUTION\n.*?### END SOLUTION",
-                                               r"\1raise NotImplementedError()", "".join(cell["source"]), flags=re.S)
-    return answers
+    return make_submission(SOURCE, tmp_path / name / "bert_heads.ipynb", replace=answers)
 
 
 def assert_named(result, question_id: str, mistake: str):
@@ -214,7 +191,7 @@ def test_instructor_notebook_scores_full_marks():
 
 def test_blank_notebook_scores_zero_without_crashing(tmp_path):
     """Does a released (blank) notebook score 0 with `not-implemented` on every automatic question?"""
-    result = check(notebook_with(tmp_path, blank_answers(), "blank"))
+    result = check(notebook_with(tmp_path, blank_answers("bert_heads"), "blank"))
     assert result.score == 0
     for q in result.questions:
         if q.id in MANUAL:

@@ -1,8 +1,6 @@
 """Does the `masked_attention` hidden grader give full marks to right answers and name every catalogued mistake?"""
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 
 import pytest
@@ -10,9 +8,10 @@ import torch
 
 from assignments import masked_attention as key
 from autograder.check import check
+from conftest import blank_answers, make_submission, source_notebook
 from autograder.diagnosis import weight_signatures
 
-SOURCE = Path(__file__).resolve().parents[1] / "source" / "masked_attention" / "masked_attention.ipynb"
+SOURCE = source_notebook("masked_attention")
 AUTO_QUESTIONS = list(key.POINTS)
 
 # ---------------------------------------------------------------- answer cells, as a student would write them
@@ -109,29 +108,7 @@ def msa_source(**parts) -> str:
 
 def notebook_with(tmp_path: Path, answers: dict[str, str], name: str) -> Path:
     """The instructor notebook with the answer cells of `answers` (grade_id → source) replaced."""
-    nb = json.loads(SOURCE.read_text(encoding="utf-8"))
-    for cell in nb["cells"]:
-        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell["source"] = answers.pop(grade_id)
-    assert not answers, f"no such answer cells: {list(answers)}"
-    path = tmp_path / name / "masked_attention.ipynb"
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps(nb), encoding="utf-8")
-    return path
-
-
-def blank_answers() -> dict[str, str]:
-    """Every solution cell with its solution replaced by `raise NotImplementedError()`, as nbgrader releases it."""
-    nb = json.loads(SOURCE.read_text(encoding="utf-8"))
-    answers = {}
-    for cell in nb["cells"]:
-        meta = cell["metadata"].get("nbgrader", {})
-        if meta.get("solution") and cell["cell_type"] == "code":
-            source = "".join(cell["source"])
-            answers[meta["grade_id"]] = re.sub(r"( *)### BEGIN SOLUTION\n.*?### END SOLUTION",
-                                               r"\1raise NotImplementedError()", source, flags=re.S)
-    return answers
+    return make_submission(SOURCE, tmp_path / name / "masked_attention.ipynb", replace=answers)
 
 
 def grade(tmp_path: Path, answers: dict[str, str], name: str):
@@ -152,7 +129,7 @@ def test_instructor_notebook_scores_full_marks():
 @pytest.mark.slow
 def test_blank_notebook_scores_zero_without_crashing(tmp_path):
     """Does a released (blank) notebook score 0 with `not-implemented` on every question?"""
-    result = grade(tmp_path, blank_answers(), "blank")
+    result = grade(tmp_path, blank_answers("masked_attention"), "blank")
     assert result.score == 0
     for q in result.questions:
         assert q.status == "failed" and "not-implemented" in q.mistakes, (q.id, q.status, q.mistakes)

@@ -1,7 +1,6 @@
 """Student-facing messages: every mistake id is explained in both languages, and none gives away a hidden answer."""
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from assignments.mistakes import MISTAKES, explain
 from autograder.check import check
 from autograder.graders import key_module
 from autograder.reports.html import render_feedback_page
+from conftest import make_submission, source_notebook
 
 # SPEC §5 "Mistake ids": fixed names that tools, tests and instructors depend on.
 SPEC_MISTAKE_IDS = (
@@ -23,7 +23,7 @@ SPEC_MISTAKE_IDS = (
 )
 ASSIGNMENTS = ("attention_by_hand", "masked_attention", "bert_heads")
 CJK = re.compile(r"[\u4e00-\u9fff]")
-SOURCE = Path(__file__).resolve().parents[1] / "source" / "attention_by_hand" / "attention_by_hand.ipynb"
+SOURCE = source_notebook("attention_by_hand")
 ALL_BY_HAND_WRONG = {  # every hand-typed answer wrong, each with a diagnosable misconception
     "ex1_scores": "ex1_scores = [[1.0, 0.5], [0.0, 0.5]]\n",
     "ex1_weights": "ex1_weights = [[0.6225, 0.3775], [0.3775, 0.6225]]\n",
@@ -73,14 +73,8 @@ def key_numbers() -> set[str]:
 
 
 def _notebook_with(tmp_path: Path, answers: dict[str, str]) -> Path:
-    notebook = json.loads(SOURCE.read_text(encoding="utf-8"))
-    for cell in notebook["cells"]:
-        name = cell["metadata"].get("nbgrader", {}).get("grade_id", "").removeprefix("answer_")
-        if name in answers:
-            cell["source"] = answers[name]
-    path = tmp_path / "attention_by_hand.ipynb"
-    path.write_text(json.dumps(notebook, ensure_ascii=False), encoding="utf-8")
-    return path
+    replace = {f"answer_{name}": source for name, source in answers.items()}
+    return make_submission(SOURCE, tmp_path / "attention_by_hand.ipynb", replace=replace)
 
 
 @pytest.mark.slow
