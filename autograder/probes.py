@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import re
 
 from assignments.quiz import Text
 from autograder.sandbox.session import MODEL, TOKENIZER, Reply, Sandbox
@@ -25,6 +26,8 @@ class StudentFailure(Exception):
                                     f"`{name}` is not implemented yet (it still raises NotImplementedError)."),
             "missing": Text(f"找不到 `{name}`:定义它的单元格没有运行成功,或名字被改了。",
                             f"`{name}` is not defined: the cell defining it failed or the name was changed."),
+            "cell-failed": Text(f"定义 `{name}` 的单元格运行失败:{detail}",
+                                f"The cell defining `{name}` failed: {detail}"),
             "timeout": Text(f"调用 `{name}` 超时(死循环或太慢?)。", f"Calling `{name}` timed out (an endless loop?)."),
             "crash": Text(f"调用 `{name}` 时解释器崩溃或退出了:{detail}",
                           f"The interpreter crashed or exited while calling `{name}`: {detail}"),
@@ -47,7 +50,7 @@ class Student:
         """The return value of the student's `name(*args, **kwargs)`, as plain data; raises StudentFailure."""
         if name in self.broken:
             raise StudentFailure(name, self.broken[name])
-        reply = self.sandbox.call(name, *args, **kwargs)
+        reply = self._explain_missing(name, self.sandbox.call(name, *args, **kwargs))
         if reply.kind in ("timeout", "crash"):
             self.broken[name] = reply
         if reply.forbidden_calls:
@@ -60,8 +63,19 @@ class Student:
         """The value of a global the student assigned; raises StudentFailure."""
         reply = self.sandbox.get(name)
         if not reply.ok:
-            raise StudentFailure(name, reply)
+            raise StudentFailure(name, self._explain_missing(name, reply))
         return reply.value
+
+    def _explain_missing(self, name: str, reply: Reply) -> Reply:
+        """A name that is missing because the cell defining it failed (not a stub) reports that cell's error."""
+        if reply.kind != "missing":
+            return reply
+        defines = re.compile(rf"^\s*(def\s+{re.escape(name)}\b|{re.escape(name)}\s*[:=])", re.M)
+        sources = {cell.index: cell.source for cell in self.sandbox.cells}
+        for error in self.sandbox.errors:
+            if defines.search(sources.get(error.cell, "")):
+                return Reply(False, kind="cell-failed", message=f"cell {error.cell}, {error.kind}: {error.message}")
+        return reply
 
     def uses_forbidden_api(self, name: str) -> bool:
         """Did `name` call torch's own attention, seen at run time or named in the function's source?"""

@@ -26,9 +26,11 @@ def release_notebook(assignment: str) -> Path:
 
 
 def make_submission(base: Path, out: Path, replace: dict[str, str] | None = None,
-                    append: list[str] | None = None, drop: tuple[str, ...] = ()) -> Path:
+                    append: list[str] | None = None, drop: tuple[str, ...] = (),
+                    rename: dict[str, str] | None = None) -> Path:
     """Write a submission built from `base`: cells whose nbgrader grade_id is in `replace` get new source,
-    cells in `drop` are deleted, and `append` code cells are inserted after the first code cell."""
+    cells in `drop` are deleted, cells in `rename` get a new grade_id, and `append` code cells are inserted
+    after the first code cell."""
     nb = nbformat.read(base, as_version=4)
     replace = dict(replace or {})
     cells = []
@@ -38,6 +40,8 @@ def make_submission(base: Path, out: Path, replace: dict[str, str] | None = None
             continue
         if grade_id in replace:
             cell.source = replace.pop(grade_id)
+        if grade_id in (rename or {}):
+            cell.metadata.nbgrader["grade_id"] = rename[grade_id]
         cells.append(cell)
     assert not replace, f"no cells with grade_id {sorted(replace)} in {base}"
     first_code = next(i for i, c in enumerate(cells) if c.cell_type == "code")

@@ -69,3 +69,11 @@ def test_released_notebook_scores_zero_as_not_implemented():
     result = check(release_notebook("attention_by_hand"))
     assert result.score == 0
     assert all(q.mistakes == ["not-implemented"] for q in result.questions)
+
+
+def test_a_broken_answer_cell_is_reported_as_its_error_not_as_unanswered(submission):
+    """Does a SyntaxError in an answer cell give status error naming the SyntaxError, not `not-implemented`?"""
+    notebook = submission("attention_by_hand", "syntax-error", replace={"answer_ex1_scores": "ex1_scores = [[1, 0],"})
+    scores = check(notebook).question("by_hand_scores")
+    assert scores.status == "error" and "not-implemented" not in scores.mistakes
+    assert "SyntaxError" in scores.feedback

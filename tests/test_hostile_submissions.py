@@ -59,6 +59,7 @@ SCENARIOS = {
     "submission-kills-parent": (dict(append=["import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"]), FULL, set()),
     "submission-kills-everything": (dict(append=["import os, signal\nos.kill(-1, signal.SIGKILL)"]), FULL, set()),
     "submission-deleted-answer-cell": (dict(drop=(SDPA_CELL,)), FULL - 5, set()),
+    "submission-renamed-cells": (dict(rename={SDPA_CELL: "my_attention", "sdpa": "sdpa_v2", "answer_ex1_scores": "x"}), FULL, set()),
     "submission-deleted-test-cells": (dict(drop=("sdpa", "by_hand_scores", "quiz_library")), FULL, set()),
 }
 

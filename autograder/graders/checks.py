@@ -31,11 +31,11 @@ def as_tensor(value, what: str, *, dtype: torch.dtype | None = None) -> torch.Te
                       ["wrong-type"])
 
 
-def expect_pair(value, what: str) -> tuple:
-    """A function that must return `(output, weights)`: check it is a pair and return it."""
+def expect_pair(value, what: str, names: str = "output, weights") -> tuple:
+    """A function that must return two values, e.g. `(output, weights)`: check it is a pair and return it."""
     if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise CheckFailed(Text(f"{what} 应返回 (output, weights) 两个值,得到的是 {_type_name(value)}。",
-                               f"{what} should return two values (output, weights); got {_type_name(value)}."),
+        raise CheckFailed(Text(f"{what} 应返回 ({names}) 两个值,得到的是 {_type_name(value)}。",
+                               f"{what} should return two values ({names}); got {_type_name(value)}."),
                           ["wrong-type"])
     return tuple(value)
 
@@ -75,11 +75,13 @@ def expect_close(got, want: torch.Tensor, what: str, *, atol: float = 1e-5, rtol
         return got64
     mistakes = diagnose(got64, want64, variants or {}, atol=atol, rtol=rtol, context=context or {})
     bad = (~torch.isclose(got64, want64, atol=atol, rtol=rtol)).nonzero()
-    where = tuple(bad[0].tolist()) if len(bad) else ()
     nan = " (NaN)" if torch.isnan(got64).any() else ""
-    raise CheckFailed(Text(f"{what} 与参考实现不一致{nan}:{len(bad)} 个元素不同,第一个在下标 {list(where)}。",
+    if got64.dim() == 0:
+        raise CheckFailed(Text(f"{what} 与参考实现不一致{nan}。", f"{what} differs from the reference{nan}."), mistakes)
+    where = bad[0].tolist() if len(bad) else []
+    raise CheckFailed(Text(f"{what} 与参考实现不一致{nan}:{len(bad)} 个元素不同,第一个在下标 {where}。",
                            f"{what} differs from the reference{nan}: {len(bad)} entries differ, the first at index "
-                           f"{list(where)}."), mistakes)
+                           f"{where}."), mistakes)
 
 
 def expect_equal(got, want, what: str, *, variants: Mapping[str, object] | None = None) -> None:

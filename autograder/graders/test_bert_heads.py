@@ -11,7 +11,7 @@ import torch
 from assignments import bert_heads as key_module
 from assignments.quiz import Text
 from autograder.graders.checks import (as_tensor, expect_close, expect_equal, expect_figure, expect_letter,
-                                       variant_outputs)
+                                       expect_pair, variant_outputs)
 from autograder.graders.framework import CheckFailed, question
 from autograder.probes import MODEL, TOKENIZER, StudentFailure
 
@@ -56,11 +56,8 @@ def _check_measure(student, key, name: str, args: tuple, what: str, context: dic
 # ---------------------------------------------------------------- get_attentions
 
 def _check_get_attentions(student, key, text: str, what: str):
-    value = student.call("get_attentions", MODEL, TOKENIZER, text)
-    if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise CheckFailed(Text("`get_attentions` 应返回 (tokens, attn) 两个值。",
-                               "`get_attentions` should return two values (tokens, attn)."), ["wrong-type"])
-    tokens, attn = value
+    tokens, attn = expect_pair(student.call("get_attentions", MODEL, TOKENIZER, text), "`get_attentions`",
+                               names="tokens, attn")
     if not isinstance(tokens, (list, tuple)) or not all(isinstance(t, str) for t in tokens):
         raise CheckFailed(Text("tokens 应是字符串列表。", "tokens should be a list of strings."), ["wrong-type"])
     attn = as_tensor(attn, f"attn ({what})")
