@@ -1,6 +1,7 @@
 """The grader's handle on one sandboxed submission: start it, run its cells, call its functions, kill it."""
 from __future__ import annotations
 
+import functools
 import os
 import resource
 import select
@@ -62,8 +63,9 @@ class Cell:
     source: str
 
 
+@functools.lru_cache(maxsize=1)
 def bwrap_available() -> bool:
-    """True when bubblewrap is installed and can create namespaces here."""
+    """True when bubblewrap is installed and can create namespaces here (probed once per process)."""
     exe = shutil.which("bwrap")
     if not exe:
         return False
