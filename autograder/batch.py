@@ -1,11 +1,13 @@
 """Grade a class: every `submitted/<student>/<ID>/` notebook, resumably, on local processes or a Dask cluster."""
 from __future__ import annotations
 
+import base64
 import fcntl
 import hashlib
 import json
 import os
 import tempfile
+import threading
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,7 +63,7 @@ class BatchSummary:
 
 def grade(submitted: str | Path, *, assignment: str, out: str | Path, workers: int | None = None,
           executor: str | None = None, lang: str = "en", limits: Limits = Limits(),
-          progress: bool | None = None) -> BatchSummary:
+          progress: bool | None = None, warm: bool = True) -> BatchSummary:
     """Grade every `SUBMITTED/<student>/<assignment>/*.ipynb` and write the class's results and exports.
 
     `OUT/results.jsonl` gets one line per student as each finishes (flushed, fsynced); a re-run keeps the lines
@@ -78,13 +80,17 @@ def grade(submitted: str | Path, *, assignment: str, out: str | Path, workers: i
         lang: "zh" or "en", the language of feedback and reports.
         limits: sandbox limits for every submission.
         progress: show a progress bar; None = only on a terminal and outside CI.
+        warm: local workers are threads of this process sharing one grader, each forking every submission's
+            interpreter from its own warm zygote (torch, transformers, the model already loaded) instead of starting
+            one; they are kept for the next call. The same results, several times faster. False: a process pool,
+            a fresh sandbox per notebook.
     Returns:
         A BatchSummary.
     Raises:
         BatchError: with a one-line reason, when nothing can be graded.
     """
     submitted, out = Path(submitted), Path(out)
-    runner = _executor(executor, workers)
+    runner = _executor(executor, workers, warm)
     tasks = find_submissions(submitted, assignment, out)
     out.mkdir(parents=True, exist_ok=True)
     with _exclusive(out / ".lock"):
@@ -93,18 +99,21 @@ def grade(submitted: str | Path, *, assignment: str, out: str | Path, workers: i
                 if _still_valid(row, tasks.get(s), stamp)}
         write_ledger(out / "results.jsonl", done.values())
         todo = [t for s, t in tasks.items() if s not in done]
+        figures: dict[str, dict[str, bytes]] = {}  # student graded in this run → pictures for their feedback page
         try:
             with open(out / "results.jsonl", "a", encoding="utf-8") as ledger:
                 for task in (t for t in todo if t.problem):
+                    figures[task.student] = {}
                     _append(ledger, error_result(assignment, task, *task.problem).to_dict() | {"sha256": task.sha256})
                 jobs = [t for t in todo if not t.problem]
                 for task, row in _run(jobs, runner, (assignment, lang, limits), progress):
+                    figures[task.student] = {q: base64.b64decode(png) for q, png in row.pop("figures", {}).items()}
                     _append(ledger, row | {"student": task.student, "notebook": str(task.path)} |
                             ({"sha256": task.sha256, "stamp": stamp} if not row.get("retry") else {}))
         finally:
             results = sorted((Result.from_dict(r) for r in read_ledger(out / "results.jsonl").values()),
                              key=lambda r: r.student)
-            write_exports(results, assignment, out, lang)
+            write_exports(results, assignment, out, lang, figures)
     return BatchSummary(out, results, graded=len(jobs), reused=len(done))
 
 
@@ -155,23 +164,27 @@ def _task(folder: Path, assignment: str) -> Task:
 
 
 def grade_notebook(filename: str, data: bytes, assignment: str, lang: str, limits: Limits,
-                   notes: list[tuple[str, str]] = ()) -> dict:
+                   notes: list[tuple[str, str]] = (), warm: bool = False) -> dict:
     """Grade one notebook's bytes on whichever machine runs this (a local worker or a Dask worker).
 
     Returns:
-        The Result as plain data (`Result.to_dict()`); an unreadable notebook gives an error row.
+        The Result as plain data (`Result.to_dict()`), plus "figures": question id → base64 PNG of the student's
+        own values, for the feedback page only (the caller takes it out before storing the row); an unreadable
+        notebook gives an error row.
     """
-    from autograder.check import check
+    from autograder.check import check_with_figures
     with tempfile.TemporaryDirectory(prefix="attn-batch-") as tmp:
         path = Path(tmp) / Path(filename).name
         path.write_bytes(data)
         try:
-            result = check(path, assignment=assignment, lang=lang, limits=limits)
+            result, figures = check_with_figures(path, assignment=assignment, lang=lang, limits=limits, warm=warm)
         except SubmissionError as exc:
             message = str(exc).replace(str(path), Path(filename).name)
             return error_result(assignment, Task("", Path(filename)), "invalid-notebook", message).to_dict()
     result.errors[:0] = [ErrorRecord(-1, kind, message) for kind, message in notes]
-    return result.to_dict()
+    if warm:
+        _freeze_warm_heap()
+    return result.to_dict() | {"figures": {q: base64.b64encode(png).decode("ascii") for q, png in figures.items()}}
 
 
 def error_result(assignment: str, task: Task, kind: str, message: str) -> Result:
@@ -227,15 +240,24 @@ def _append(ledger, row: dict) -> None:
     os.fsync(ledger.fileno())
 
 
-def write_exports(results: list[Result], assignment: str, out: Path, lang: str = "en") -> None:
-    """grades.csv, one feedback page and one Gradescope results.json per student, and report.html."""
+def write_exports(results: list[Result], assignment: str, out: Path, lang: str = "en",
+                  figures: dict[str, dict[str, bytes]] | None = None) -> None:
+    """grades.csv, one feedback page and one Gradescope results.json per student, and report.html.
+
+    Args:
+        figures: student → {question id: PNG} for the students graded in this run. When given, the feedback
+            page of any other student is kept if it exists (it was written, pictures included, when that result
+            was graded); None rewrites every page, without pictures.
+    """
     from autograder.reports.class_report import write_class_report
     from autograder.reports.csv_export import write_grades_csv
     from autograder.reports.gradescope import write_gradescope_results
     from autograder.reports.html import write_feedback_page
     write_grades_csv(results, out / "grades.csv", questions=list(questions_of(assignment)))
     for result in results:
-        write_feedback_page(result, out / "feedback" / result.student / f"{assignment}.html", lang=lang)
+        page = out / "feedback" / result.student / f"{assignment}.html"
+        if figures is None or result.student in figures or not page.exists():
+            write_feedback_page(result, page, lang=lang, figures=(figures or {}).get(result.student))
         write_gradescope_results(result, out / "gradescope" / result.student / "results.json", lang=lang)
     write_class_report(results, out / "report.html", assignment=assignment, lang=lang)
 
@@ -253,12 +275,12 @@ def _exclusive(path: Path):
 
 # ---------------------------------------------------------------- executors: each yields (task, result row)
 
-def _executor(executor: str | None, workers: int | None):
+def _executor(executor: str | None, workers: int | None, warm: bool):
     if executor in (None, "", "local"):
-        return lambda jobs, args: _run_local(jobs, args, workers or os.cpu_count() or 1)
+        return lambda jobs, args: _run_local(jobs, args, workers or os.cpu_count() or 1, warm)
     scheme, _, address = executor.partition("://")
     if scheme in ("dask", "tcp") and address:
-        return lambda jobs, args: _run_dask(jobs, args, f"tcp://{address}")
+        return lambda jobs, args: _run_dask(jobs, args, f"tcp://{address}", warm)
     raise BatchError(f"unknown executor {executor!r}: use 'local' or dask://HOST:PORT")
 
 
@@ -274,26 +296,56 @@ def _run(jobs: list[Task], runner, args: tuple, progress: bool | None):
             yield task, row
 
 
-def _run_local(jobs: list[Task], args: tuple, workers: int):
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_parent)
+_WARM_POOL: dict = {}
+"""Warm local workers, kept from one grade() call to the next: threads of this process, each forking its
+notebooks' interpreters from its own zygote, sharing one grader (the key's model and reference results load once)."""
+
+
+def _run_local(jobs: list[Task], args: tuple, workers: int, warm: bool):
+    from concurrent.futures import as_completed
+    pool, finished = _warm_pool(workers, args) if warm else _process_pool(workers), False
     try:
-        futures = {pool.submit(grade_notebook, t.path.name, t.data, *args, t.notes): t for t in jobs}
+        futures = {pool.submit(grade_notebook, t.path.name, t.data, *args, t.notes, warm=warm): t for t in jobs}
         for future in as_completed(futures):
             yield futures[future], _row(future, futures[future], args[0])
+        finished = True
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if not (warm and finished):  # cold, or interrupted: no worker outlives the call
+            pool.shutdown(wait=False, cancel_futures=True)
+        if warm and not finished:
+            from autograder.sandbox.warm import stop_all
+            _WARM_POOL.clear()
+            stop_all()  # the notebooks still running fail fast instead of holding up the exit
 
 
-def _run_dask(jobs: list[Task], args: tuple, address: str):
+def _process_pool(workers: int):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_parent)
+
+
+def _warm_pool(workers: int, args: tuple):
+    """The kept pool of `workers` warm threads, or a new one (the old one is shut down) for another size."""
+    from concurrent.futures import ThreadPoolExecutor
+    pool = _WARM_POOL.get(workers)
+    if pool is None or getattr(pool, "_broken", False) or getattr(pool, "_shutdown", False):
+        for other in _WARM_POOL.values():
+            other.shutdown(wait=False)
+        _WARM_POOL.clear()
+        pool = _WARM_POOL[workers] = ThreadPoolExecutor(workers, thread_name_prefix="attn-grade",
+                                                        initializer=_start_warm_worker, initargs=(args[2], args[0]))
+    return pool
+
+
+def _run_dask(jobs: list[Task], args: tuple, address: str, warm: bool):
     from distributed import Client, as_completed
     try:
         client = Client(address, timeout="15s")
     except (OSError, TimeoutError) as exc:
         raise BatchError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     with client:
-        futures = {client.submit(grade_notebook, t.path.name, t.data, *args, t.notes, pure=False): t for t in jobs}
+        futures = {client.submit(grade_notebook, t.path.name, t.data, *args, t.notes, warm=warm, pure=False): t
+                   for t in jobs}
         for future in as_completed(futures):
             yield futures[future], _row(future, futures[future], args[0])
 
@@ -304,6 +356,33 @@ def _row(future, task: Task, assignment: str) -> dict:
     except Exception as exc:  # the worker died or the engine failed: an error row, retried by the next run
         message = f"grading stopped ({type(exc).__name__}: {exc}); re-run the batch to retry"
         return error_result(assignment, task, "grader-crash", message).to_dict() | {"retry": True}
+
+
+_PREWARM = threading.Lock()
+"""Taken, and never released, by the one warm worker thread that loads the grading stack for all of them."""
+
+
+def _start_warm_worker(limits: Limits, assignment: str) -> None:
+    """A warm worker thread: start its zygote (it warms up in its sandbox); the first thread also loads the
+    grading stack and the key's model meanwhile, so that the cores are busy during the warm-up."""
+    from autograder.sandbox.warm import warm_start
+    warm_start(limits)
+    if _PREWARM.acquire(blocking=False):
+        with suppress(Exception):  # only a head start: grading loads whatever this could not
+            from autograder.graders import key_module
+            import autograder.check  # noqa: F401  (torch, pytest, the probes)
+            key = key_module(assignment)
+            if hasattr(key, "load_model"):
+                key.load_model()  # transformers imported and the weights' pages read, for the graders' own copy
+
+
+def _freeze_warm_heap() -> None:
+    """Once a worker is warm (libraries, key model and reference results loaded), move its heap out of the
+    garbage collector's sight: pytest's two full collections per notebook then scan only that notebook's objects."""
+    import gc
+    if not gc.get_freeze_count():
+        gc.collect()
+        gc.freeze()
 
 
 def _die_with_parent() -> None:

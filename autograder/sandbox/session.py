@@ -76,13 +76,17 @@ def bwrap_available() -> bool:
 class Sandbox:
     """One submission's sandboxed interpreter, restarted (and its good cells replayed) after a crash or hang.
 
-    Use as a context manager: the whole process tree is killed on exit.
+    Use as a context manager: the whole process tree is killed on exit. `starter` decides how an interpreter is
+    started and stopped: a fresh one each time (ColdStart, the default) or a fork of a warm zygote (warm.py).
     """
 
-    def __init__(self, cells: list[Cell], limits: Limits = Limits(), isolation: str = "auto"):
+    def __init__(self, cells: list[Cell], limits: Limits = Limits(), isolation: str = "auto", starter=None):
         self.cells = cells
         self.limits = limits
         self.isolation = ("bwrap" if bwrap_available() else "process") if isolation == "auto" else isolation
+        self.starter = starter or ColdStart()
+        self.cell_seconds = 0.0
+        """Wall time spent running the notebook's cells (replays included): the rest is grading overhead."""
         self.errors: list[CellError] = []
         self.good_cells: list[Cell] = []
         self.restarts = 0
@@ -129,7 +133,11 @@ class Sandbox:
     # ------------------------------------------------------------ internals
 
     def _exec(self, cell: Cell) -> Reply:
-        return self._request({"op": "exec", "source": cell.source, "cell": cell.index}, self.limits.cell_timeout)
+        started = time.monotonic()
+        try:
+            return self._request({"op": "exec", "source": cell.source, "cell": cell.index}, self.limits.cell_timeout)
+        finally:
+            self.cell_seconds += time.monotonic() - started
 
     def _request(self, request: dict, timeout: float) -> Reply:
         if not self._ensure_running():
@@ -167,51 +175,20 @@ class Sandbox:
 
     def _start(self) -> None:
         self._buffer.clear()
-        self._proc = subprocess.Popen(
-            self._command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            cwd=self._dir / "work", env=self._env(), preexec_fn=self._set_limits, start_new_session=True)
+        self._proc = self.starter.start(self)
         wire.loads(self._read_line(time.monotonic() + self.limits.startup_timeout))
 
     def _command(self) -> list[str]:
         python = [sys.executable, "-E", "-s"]
         if self.isolation == "process":
             return python + [str(self._dir / "runner.py")]
-        binds = {Path(sys.prefix), Path(sys.base_prefix)}
-        if os.environ.get("ATTN_BERT_MODEL"):
-            binds.add(Path(os.environ["ATTN_BERT_MODEL"]).resolve())
-        command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
-                   "--uid", "1000", "--gid", "1000", "--hostname", "sandbox",
-                   "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
-                   "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
-                   "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
-                   "--proc", "/proc", "--dev", "/dev",
-                   "--size", str(self.limits.tmp_size), "--tmpfs", "/tmp",
-                   "--ro-bind", str(self._dir / "runner.py"), "/sandbox/runner.py",
-                   "--ro-bind", str(self._dir / "wire.py"), "/sandbox/wire.py",
-                   "--dir", "/tmp/work", "--chdir", "/tmp/work"]
-        for path in sorted(binds):
-            command += ["--ro-bind", str(path), str(path)]
-        for key, value in self._env().items():
-            command += ["--setenv", key, value]
-        return command + ["--"] + python + ["/sandbox/runner.py"]
+        return bwrap_command(self._dir, RUNNER_FILES, self.limits, self._env()) + python + ["/sandbox/runner.py"]
 
     def _env(self) -> dict[str, str]:
-        home = "/tmp/work" if self.isolation == "bwrap" else str(self._dir / "work")
-        env = {"PATH": "/usr/bin:/bin", "HOME": home, "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{home}/.mpl",
-               "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1",
-               "PYTHONDONTWRITEBYTECODE": "1", "TOKENIZERS_PARALLELISM": "false", "LANG": "C.UTF-8",
-               "ATTN_SANDBOX": str(self._dir)}  # marks every process of this sandbox (tests look for leftovers)
-        if os.environ.get("ATTN_BERT_MODEL"):
-            env["ATTN_BERT_MODEL"] = str(Path(os.environ["ATTN_BERT_MODEL"]).resolve())
-        return env
+        return sandbox_env(self._dir, self.isolation)
 
     def _set_limits(self) -> None:
-        limits = self.limits
-        resource.setrlimit(resource.RLIMIT_AS, (limits.memory, limits.memory))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size, limits.file_size))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if self.isolation == "bwrap":  # counted per user namespace, so only the sandbox's own processes count
-            resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+        set_limits(self.limits, self.isolation)
 
     def _read_line(self, deadline: float) -> bytes:
         fd = self._proc.stdout.fileno()
@@ -236,27 +213,91 @@ class Sandbox:
         return None if self._proc is None else self._proc.poll()
 
     def _kill(self) -> None:
-        """SIGKILL the process group, then every process carrying this sandbox's marker, until none is left."""
-        if self._proc is None:
-            return
+        """Kill the interpreter's whole process tree (how depends on the starter)."""
+        if self._proc is not None:
+            self.starter.stop(self, self._proc)
+
+
+class ColdStart:
+    """Starts every interpreter from scratch: a new bwrap (or plain process) running runner.py."""
+
+    def start(self, sandbox: Sandbox) -> subprocess.Popen:
+        """A fresh interpreter for `sandbox`, speaking the runner protocol on its stdin and stdout."""
+        return subprocess.Popen(
+            sandbox._command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            cwd=sandbox._dir / "work", env=sandbox._env(), preexec_fn=sandbox._set_limits, start_new_session=True)
+
+    def stop(self, sandbox: Sandbox, proc: subprocess.Popen) -> None:
+        """SIGKILL the process group, then every process carrying the sandbox's marker, until none is left."""
+        kill_tree(proc, sandbox._dir)
+
+
+def kill_tree(proc: subprocess.Popen, marker_dir: Path) -> None:
+    """SIGKILL `proc`'s process group, then every process whose environment carries `marker_dir`'s marker."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for stream in (proc.stdin, proc.stdout):
         try:
-            os.killpg(self._proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        for stream in (self._proc.stdin, self._proc.stdout):
-            try:
+            if stream is not None:
                 stream.close()
-            except OSError:
+        except OSError:
+            pass
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while (left := _marked_processes(marker_dir)) and time.monotonic() < deadline:
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
                 pass
-        self._proc.wait()
-        deadline = time.monotonic() + 10
-        while (left := _marked_processes(self._dir)) and time.monotonic() < deadline:
-            for pid in left:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-            time.sleep(0.05)
+        time.sleep(0.05)
+
+
+def bwrap_command(directory: Path, files: tuple[str, ...], limits: Limits, env: dict[str, str],
+                  extra: tuple[str, ...] = ()) -> list[str]:
+    """The bubblewrap command line up to `--`: `files` of `directory` read-only in /sandbox, /tmp/work as cwd."""
+    binds = {Path(sys.prefix), Path(sys.base_prefix)}
+    if os.environ.get("ATTN_BERT_MODEL"):
+        binds.add(Path(os.environ["ATTN_BERT_MODEL"]).resolve())
+    command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", *extra, "--clearenv",
+               "--uid", "1000", "--gid", "1000", "--hostname", "sandbox",
+               "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
+               "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
+               "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
+               "--proc", "/proc", "--dev", "/dev",
+               "--size", str(limits.tmp_size), "--tmpfs", "/tmp"]
+    for name in files:
+        command += ["--ro-bind", str(directory / name), f"/sandbox/{name}"]
+    command += ["--dir", "/tmp/work", "--chdir", "/tmp/work"]
+    for path in sorted(binds):
+        command += ["--ro-bind", str(path), str(path)]
+    for key, value in env.items():
+        command += ["--setenv", key, value]
+    return command + ["--"]
+
+
+def sandbox_env(directory: Path, isolation: str) -> dict[str, str]:
+    """The whole environment of a sandboxed interpreter; ATTN_SANDBOX=`directory` marks its processes."""
+    home = "/tmp/work" if isolation == "bwrap" else str(directory / "work")
+    env = {"PATH": "/usr/bin:/bin", "HOME": home, "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{home}/.mpl",
+           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1",
+           "PYTHONDONTWRITEBYTECODE": "1", "TOKENIZERS_PARALLELISM": "false", "LANG": "C.UTF-8",
+           "ATTN_SANDBOX": str(directory)}  # marks every process of this sandbox (tests look for leftovers)
+    if os.environ.get("ATTN_BERT_MODEL"):
+        env["ATTN_BERT_MODEL"] = str(Path(os.environ["ATTN_BERT_MODEL"]).resolve())
+    return env
+
+
+def set_limits(limits: Limits, isolation: str, memory: int | None = None) -> None:
+    """Apply the resource limits to this process (run between fork and exec); `memory` overrides limits.memory."""
+    memory = limits.memory if memory is None else memory
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size, limits.file_size))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if isolation == "bwrap":  # counted per user namespace, so only the sandbox's own processes count
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
 
 
 def _marked_processes(sandbox_dir: Path) -> list[int]:
