@@ -65,12 +65,13 @@ SCENARIOS = {
 
 
 def _sandbox_processes(tmp_dir: Path) -> list[str]:
-    """Command lines of processes still alive from sandboxes created under `tmp_dir`."""
+    """Command lines of live (non-zombie) processes from sandboxes created under `tmp_dir`."""
     marker = f"ATTN_SANDBOX={tmp_dir}".encode()
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if marker in Path(f"/proc/{pid}/environ").read_bytes():
+            if marker in Path(f"/proc/{pid}/environ").read_bytes() and \
+                    "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text():
                 found.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
         except OSError:
             continue
