@@ -4,10 +4,13 @@ Builds a scratch course with N submissions per assignment (right, partial and wr
 instructor notebooks), grades it (a) with stock nbgrader — its own in-kernel execution, in a course whose
 nbgrader_config.py does not set the engine's preprocessor — and (b) with `autograder.batch.grade` (the library
 behind `attn-grade grade`, warm workers), and prints per assignment and for the whole class: wall time of both,
-the ratio, the median per-submission overhead beyond executing the notebook's cells, and the peak RSS per worker.
+the ratio, the median per-notebook overhead beyond executing the notebook's cells, and peak memory.
 
-    .venv/bin/python benchmarks/throughput.py              # N = 10 per assignment: about 4-5 minutes on 2 cores
-    .venv/bin/python benchmarks/throughput.py -n 4 --assignments bert_heads
+N defaults to 20: about 6 minutes on 2 quiet cores (stock nbgrader takes 5 of them), enough notebooks that the
+workers' warm-up (about 9 s, paid by the first assignment) does not decide the result. Example:
+
+    .venv/bin/python benchmarks/throughput.py
+    .venv/bin/python benchmarks/throughput.py -n 5 --assignments bert_heads --keep
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Does a warm zygote grade exactly like a cold sandbox, contain every attack, and leave nothing to the next student?
 
-The warm path forks each submission's interpreter from one long-lived zygote per grading process (see
+The warm path forks each submission's interpreter from one long-lived zygote per grading thread (see
 autograder/sandbox/warm.py). These tests run the hostile corpus through one shared zygote, compare fast and cold
 results on the same class, and check that one submission cannot see what the previous one left behind.
 """

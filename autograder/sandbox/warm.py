@@ -1,4 +1,4 @@
-"""Warm sandboxes, grader side: a zygote per grading process (per thread) forks each submission's interpreter.
+"""Warm sandboxes, grader side: a zygote per worker thread forks each submission's interpreter.
 
 A cold start pays for bwrap, Python, `import torch` and, in `bert_heads`, transformers and the model, once per
 submission. A zygote (zygote.py) pays once per worker: it runs inside one bubblewrap sandbox with the same flags
