@@ -85,11 +85,11 @@ def check_with_figures(notebook: str | Path, *, assignment: str | None = None, l
 
     Arguments as for `check`.
     Returns:
-        (the Result, question id → PNG) — the second is `render_feedback_page`'s `figures`; the Result is
+        (the Result, question id → SVG) — the second is `render_feedback_page`'s `figures`; the Result is
         exactly what `check` returns, and carries no picture.
     """
     from autograder.reports.pictures import evidence_figures
     evidence = Evidence()
     result = check(notebook, assignment=assignment, lang=lang, limits=limits, isolation=isolation, evidence=evidence,
                    warm=warm)
-    return result, evidence_figures(evidence, lang)  # Figure objects, no pyplot: matplotlib keys fonts by thread
+    return result, evidence_figures(evidence, lang)

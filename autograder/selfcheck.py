@@ -32,11 +32,12 @@ def self_check(notebook_path: str | os.PathLike | None = None, lang: str | None 
         FileNotFoundError: no notebook was given and none could be found.
         SubmissionError: the notebook is unreadable or invalid, or its assignment is unknown.
     """
-    from autograder.check import check
+    from autograder.check import check_with_figures
     path = Path(notebook_path) if notebook_path is not None else find_notebook()
     lang = lang or _default_lang()
-    result = SelfCheckResult(**vars(check(path, lang=lang)))
-    show(result, path, lang)
+    result, figures = check_with_figures(path, lang=lang)
+    result = SelfCheckResult(**vars(result))
+    show(result, path, lang, figures)
     return result
 
 
@@ -71,20 +72,20 @@ def find_notebook(cwd: str | os.PathLike | None = None) -> Path:
     raise FileNotFoundError(NOT_FOUND.in_lang(_default_lang()))
 
 
-def render_self_check(result: Result, path: Path, lang: str) -> str:
-    """The inline HTML: a reminder of which saved copy was graded, then the feedback fragment."""
+def render_self_check(result: Result, path: Path, lang: str, figures: dict[str, bytes] | None = None) -> str:
+    """The inline HTML: a reminder of which saved copy was graded, then the feedback fragment with its pictures."""
     from autograder.reports.html import render_feedback_fragment
     saved = time.strftime("%H:%M:%S", time.localtime(path.stat().st_mtime)) if path.exists() else "?"
     note = SAVE_FIRST.in_lang(lang).format(saved=saved)
     return (f'<div style="color: #57606a; font-size: .9em; margin-bottom: .4em">{note}</div>'
-            + render_feedback_fragment(result, lang))
+            + render_feedback_fragment(result, lang, figures))
 
 
-def show(result: Result, path: Path, lang: str) -> None:
-    """Display the result: HTML in a Jupyter kernel, the terminal table elsewhere."""
+def show(result: Result, path: Path, lang: str, figures: dict[str, bytes] | None = None) -> None:
+    """Display the result: HTML with pictures of the student's values in a Jupyter kernel, the table elsewhere."""
     if _in_kernel():
         from IPython.display import HTML, display
-        display(HTML(render_self_check(result, path, lang)))
+        display(HTML(render_self_check(result, path, lang, figures)))
     else:
         from autograder.reports.terminal import render_table
         print(render_table(result, lang))

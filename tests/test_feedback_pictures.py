@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
+from xml.etree import ElementTree
 
 import pytest
 import torch
@@ -14,7 +16,7 @@ from assignments import masked_attention as masked_key
 from autograder.batch import grade
 from autograder.check import check
 from autograder.cli import main
-from autograder.graders.framework import Evidence
+from autograder.graders.framework import Evidence, Kept
 from autograder.reports.html import render_feedback_page
 from autograder.reports.pictures import draw, evidence_figures
 from conftest import make_submission, source_notebook
@@ -79,19 +81,35 @@ def test_evidence_keeps_one_slice_and_ignores_what_cannot_be_drawn():
     assert torch.equal(kept.labels["allowed"], torch.tril(torch.ones(5, 5, dtype=torch.bool)))
 
 
-def test_every_kind_draws_a_png_even_with_nan_and_markup_in_labels():
-    """Do weights (with NaN), entropy and a heatmap with a student's `$…$` title each give a PNG, in zh and en?"""
+def test_every_kind_draws_a_self_contained_svg_even_with_nan_and_markup_in_labels():
+    """Do weights (with NaN), entropy and a heatmap with a student's markup in its labels each give a valid SVG
+    that loads nothing, in zh and en, with the NaN row drawn red and said so?"""
     evidence = Evidence()
     weights = torch.softmax(torch.randn(4, 4), -1)
     weights[0] = float("nan")
     evidence.keep("padding_mask", "weights", weights, allowed=torch.ones(4, 4, dtype=torch.bool), causal=True)
     evidence.keep("head_entropy", "entropy", torch.rand(6, 12))
-    evidence.keep("plot_attention", "heatmap", torch.rand(3, 3), xticklabels=["a", "$b", "c"],
-                  yticklabels=["a", "$b", "c"], title="$\\frac{1}{0$")
+    evidence.keep("plot_attention", "heatmap", torch.rand(3, 3), xticklabels=["a", "<b>", "c"],
+                  yticklabels=["a", "$b", "c"], title="<script>alert(1)</script>")
     for lang in ("zh", "en"):
         figures = evidence_figures(evidence, lang)
         assert sorted(figures) == ["head_entropy", "padding_mask", "plot_attention"]
-        assert all(png.startswith(b"\x89PNG") for png in figures.values())
+        for svg in figures.values():
+            root = ElementTree.fromstring(svg)  # well-formed: the student's text is escaped
+            assert root.tag == "{http://www.w3.org/2000/svg}svg"
+            assert b"href" not in svg and b"url(" not in svg and b"<script" not in svg
+        nan_note = "红色 = NaN" if lang == "zh" else "red = NaN"
+        assert nan_note.encode() in figures["padding_mask"] and figures["padding_mask"].count(b'fill="#c62828"/>') == 4
+        assert nan_note.encode() not in figures["head_entropy"]
+
+
+def test_cells_are_coloured_by_the_students_values():
+    """Is a 0 drawn lightest and a 1 darkest, so the picture shows where the student's weight went?"""
+    kept = Kept("causal_mask", "weights", torch.tensor([[1.0, 0.0], [0.5, 0.5]], dtype=torch.float64))
+    cells = re.findall(r'<rect x="[\d.]+" y="[\d.]+" width="(\d+)" height="\1" fill="(#[0-9a-f]{6})"/>',
+                       draw(kept, "en").decode())
+    colours = [colour for _, colour in cells[:4]]
+    assert colours == ["#08306b", "#f7fbff", "#6baed6", "#6baed6"]
 
 
 # ---------------------------------------------------------------- a graded masked_attention notebook
@@ -130,11 +148,11 @@ def test_masked_self_attention_picture_holds_the_students_own_weights(masked):
 
 @pytest.mark.slow
 def test_page_embeds_a_picture_per_causal_question_and_no_key_value(masked):
-    """Does each causal question show an embedded PNG instead of the generic illustration, with no key number?"""
+    """Does each causal question show an embedded picture instead of the generic illustration, with no key number?"""
     name, result, evidence, page = masked
     for question_id in CAUSAL:
         section = page.split(f'id="q-{question_id}"')[1].split("</section>")[0]
-        assert '<img alt="' in section and 'src="data:image/png;base64,' in section
+        assert '<img alt="' in section and 'src="data:image/svg+xml;base64,' in section
         assert "<svg" not in section
     assert_self_contained(page)
     Q, K, V = _seed_probe()
@@ -172,7 +190,7 @@ def test_check_html_embeds_pictures_and_json_carries_none(tmp_path):
                          "errors"}
     assert "base64" not in run.stdout
     text = page.read_text(encoding="utf-8")
-    assert text.count('src="data:image/png;base64,') == 3  # causal_mask, masked_self_attention, padding_mask
+    assert text.count('src="data:image/svg+xml;base64,') == 3  # causal_mask, masked_self_attention, padding_mask
     assert_self_contained(text)
 
 
@@ -195,7 +213,7 @@ def test_bert_pictures_are_the_students_entropy_and_heatmap(tmp_path):
     assert heatmap.kind == "heatmap" and heatmap.labels["xticklabels"] == tokens
     assert torch.allclose(heatmap.values, attn[3, 1].T.double(), atol=1e-6)
     for kept in (entropy, heatmap):
-        assert draw(kept, "zh").startswith(b"\x89PNG")
+        assert draw(kept, "zh").startswith(b"<svg")
 
 
 # ---------------------------------------------------------------- the batch's feedback pages
@@ -205,12 +223,12 @@ def test_batch_pages_show_pictures_that_results_jsonl_never_holds(tmp_path_facto
     """Do per-student pages embed the sdpa picture, results.jsonl hold no image, and a resumed run keep them?"""
     submitted, summary = graded_class(tmp_path_factory)
     ledger = (summary.out / "results.jsonl").read_text(encoding="utf-8")
-    assert '"figures"' not in ledger and "iVBOR" not in ledger  # "iVBOR": a base64 PNG's first bytes
+    assert '"figures"' not in ledger and "PHN2Zy" not in ledger  # "PHN2Zy": a base64 "<svg"
 
     def pictures(out, student: str) -> int:
         page = (out / "feedback" / student / f"{ID}.html").read_text(encoding="utf-8")
         section = page.split('id="q-sdpa"')[1].split("</section>")[0]
-        return section.count('src="data:image/png;base64,')
+        return section.count('src="data:image/svg+xml;base64,')
 
     assert pictures(summary.out, "01-right") == pictures(summary.out, "03-partial") == 1
     assert pictures(summary.out, "02-blank") == 0  # the stub returns nothing to draw

@@ -56,7 +56,8 @@ def test_the_gradebook_holds_the_engines_per_question_scores(autograded):
 
 @pytest.mark.slow
 def test_feedback_shows_the_engines_verdict_and_no_hidden_test(autograded):
-    """Does each student's nbgrader feedback page show the public checks and the verdict, but no hidden test?"""
+    """Does each student's nbgrader feedback page show the public checks, the verdict and a picture of their own
+    sdpa weights, but no hidden test?"""
     course, summary = autograded
     source = nbformat.read(course / "source" / ID / f"{ID}.ipynb", as_version=4)
     hidden = {line.strip() for c in source.cells for block in HIDDEN.findall(c.source)
@@ -67,6 +68,8 @@ def test_feedback_shows_the_engines_verdict_and_no_hidden_test(autograded):
         assert "[attn-grade]" in text and 'print("✓ 已作答 / answered")' in text
         assert not [line for line in hidden if line in text], result.student
         assert "HIDDEN TESTS" not in text
+        pictures = page.count('src="data:image/svg+xml;base64,PHN2Zy')  # "<svg": the student's own sdpa weights
+        assert pictures == (0 if result.student == "02-blank" else 1), result.student
 
 
 def _cell(grade_id: str, cell_type: str = "code", solution: bool = False, source: str = "") -> nbformat.NotebookNode:

@@ -44,7 +44,7 @@ def test_falls_back_to_the_only_notebook_in_the_folder(tmp_path, submission, mon
 
 @pytest.mark.slow
 def test_self_check_returns_the_result_and_displays_html(submission, monkeypatch):
-    """Does self_check(path) return the Result and hand IPython one HTML display with the table?"""
+    """Does self_check(path) return the Result and hand IPython one HTML display with the table and a picture?"""
     from IPython.core.display import HTML
     shown = []
     monkeypatch.setattr(selfcheck, "_in_kernel", lambda: True)
@@ -57,6 +57,8 @@ def test_self_check_returns_the_result_and_displays_html(submission, monkeypatch
     html = shown[0].data
     assert 'class="attn-fb"' in html and "保存" in html
     assert all(f'id="q-{q.id}"' in html for q in result.questions)
+    sdpa = html.split('id="q-sdpa"')[1].split("</section>")[0]
+    assert sdpa.count('src="data:image/svg+xml;base64,') == 1  # the student's own sdpa weights
 
 
 @pytest.mark.slow
@@ -74,6 +76,7 @@ def test_self_check_cell_shows_html_in_a_real_kernel(tmp_path, submission, monke
     outputs = runner.cells[0].outputs
     html = [o for o in outputs if o.output_type == "display_data" and "text/html" in o.data]
     assert len(html) == 1, json.dumps(outputs, default=str)[:2000]
-    assert "attn-fb" in html[0].data["text/html"] and "attention_by_hand" in html[0].data["text/html"]
+    page = html[0].data["text/html"]
+    assert "attn-fb" in page and "attention_by_hand" in page and "data:image/svg+xml;base64," in page
     printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert float(printed.strip()) == 15.0

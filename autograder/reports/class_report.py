@@ -202,7 +202,6 @@ def _questions_png(s: ClassSummary, t: dict) -> bytes:
 def _chart(draw, size: tuple[float, float]) -> bytes:
     import matplotlib
     from matplotlib.figure import Figure
-    from autograder.reports.html import _plot_fonts  # the CJK font fallback shared with the feedback page
     with matplotlib.rc_context({"font.family": _plot_fonts()}):
         fig = Figure(figsize=size, dpi=100, layout="constrained")
         draw(fig.subplots())
@@ -217,3 +216,16 @@ def _img(png: bytes, alt: str) -> str:
 
 def _e(text) -> str:
     return html.escape(str(text))
+
+
+def _plot_fonts() -> list[str]:
+    """Matplotlib's font list with a CJK fallback, registering Noto CJK if its font cache predates the font."""
+    from matplotlib import font_manager
+    manager = font_manager.fontManager
+    wanted = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Micro Hei")
+    if not any(f.name in wanted for f in manager.ttflist):
+        for path in font_manager.findSystemFonts():
+            if "NotoSansCJK-Regular" in path or "wqy-microhei" in path:
+                manager.addfont(path)
+    installed = {f.name for f in manager.ttflist}
+    return ["DejaVu Sans"] + [name for name in wanted if name in installed]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from pathlib import Path
 
 from assignments.mistakes import MISTAKES
@@ -77,7 +76,7 @@ def render_feedback_page(result: Result, lang: str = "en", figures: dict[str, by
         result: the graded submission (SPEC §5); it carries no tensors.
         lang: "zh" or "en", the language of the page's own labels.
         figures: optional question id → picture (PNG, JPEG or SVG bytes) drawn by a caller that has the
-            student's values, e.g. from `heatmap_png`; shown under that question as a data URI.
+            student's values, e.g. `reports.pictures.evidence_figures`; shown under that question as a data URI.
     Returns:
         The HTML text.
     """
@@ -241,42 +240,3 @@ def data_uri(picture: bytes) -> str:
     mime = ("image/png" if head.startswith(b"\x89PNG") else "image/jpeg" if head.startswith(b"\xff\xd8") else
             "image/svg+xml" if head.startswith((b"<svg", b"<?xml")) else "application/octet-stream")
     return f"data:{mime};base64,{base64.b64encode(picture).decode('ascii')}"
-
-
-def heatmap_png(panels: list[tuple[str, object]], xlabel: str = "", ylabel: str = "", width: float = 3.6) -> bytes:
-    """Draw 2-D arrays side by side as heatmaps and return the PNG, for the `figures` argument.
-
-    Args:
-        panels: (title, 2-D array or tensor) pairs, e.g. [("your weights", w), ("allowed", torch.tril(...))]
-            or [("entropy per layer × head", entropy)]. Never pass the key's values of a hidden check.
-        xlabel, ylabel: axis labels shared by the panels (e.g. "keys", "queries").
-        width: inches per panel.
-    Returns:
-        PNG bytes.
-    """
-    import matplotlib
-    import numpy as np
-    from matplotlib.figure import Figure
-    with matplotlib.rc_context({"font.family": _plot_fonts()}):
-        fig = Figure(figsize=(width * len(panels), width * 0.85), dpi=100, layout="constrained")
-        for ax, (title, values) in zip(fig.subplots(1, len(panels), squeeze=False)[0], panels):
-            data = np.asarray(values.detach().cpu() if hasattr(values, "detach") else values, dtype=float)
-            image = ax.imshow(data, cmap="Blues", vmin=0.0 if data.min() >= 0 else None)
-            ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
-            fig.colorbar(image, ax=ax, shrink=0.8)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-    return buffer.getvalue()
-
-
-def _plot_fonts() -> list[str]:
-    """Matplotlib's font list with a CJK fallback, registering Noto CJK if its font cache predates the font."""
-    from matplotlib import font_manager
-    manager = font_manager.fontManager
-    wanted = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Micro Hei")
-    if not any(f.name in wanted for f in manager.ttflist):
-        for path in font_manager.findSystemFonts():
-            if "NotoSansCJK-Regular" in path or "wqy-microhei" in path:
-                manager.addfont(path)
-    installed = {f.name for f in manager.ttflist}
-    return ["DejaVu Sans"] + [name for name in wanted if name in installed]
