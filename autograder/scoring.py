@@ -24,7 +24,8 @@ def score_question(question_id: str, points: float, outcomes: list[Outcome], lan
     failures = [o for o in outcomes if not o.passed]
     status = ("passed" if not failures else "partial" if score > 0 else
               "error" if all(o.errored for o in failures) else "failed")
-    checks = [CheckResult(o.name, o.passed, "" if o.passed else o.message.in_lang(lang)) for o in outcomes]
+    checks = [CheckResult(o.name.in_lang(lang), o.passed, "" if o.passed else o.message.in_lang(lang))
+              for o in outcomes]
     return QuestionResult(question_id, score, points, status, mistakes, _feedback(mistakes, failures, lang), checks)
 
 

@@ -30,26 +30,30 @@ def _check_causal_mask(student, key, L: int, evidence=None) -> torch.Tensor:
 
 @question("causal_mask", weight=2)
 def test_causal_mask_four_tokens(student, key, evidence):
-    """causal_mask(4) is True exactly where j ≤ i."""
+    """causal_mask(4) is True exactly where j ≤ i.
+    中文: causal_mask(4) 恰好在 j ≤ i 处为 True。"""
     _check_causal_mask(student, key, 4, evidence)
 
 
 @question("causal_mask")
 def test_causal_mask_several_lengths(student, key, evidence):
-    """causal_mask is right for L = 2, 3, 7 and 16."""
+    """causal_mask is right for L = 2, 3, 7 and 16.
+    中文: causal_mask 在 L = 2、3、7、16 时都正确。"""
     for L in (2, 3, 7, 16):
         _check_causal_mask(student, key, L, evidence)
 
 
 @question("causal_mask", weight=0.5)
 def test_causal_mask_single_token(student, key):
-    """causal_mask(1) is a 1 × 1 mask that lets the only token see itself."""
+    """causal_mask(1) is a 1 × 1 mask that lets the only token see itself.
+    中文: causal_mask(1) 是 1 × 1 的 mask,让唯一的词看到自己。"""
     _check_causal_mask(student, key, 1)
 
 
 @question("causal_mask", weight=0.5)
 def test_causal_mask_is_boolean(student, key):
-    """causal_mask returns a torch.bool tensor."""
+    """causal_mask returns a torch.bool tensor.
+    中文: causal_mask 返回 torch.bool 张量。"""
     got = as_tensor(student.call("causal_mask", 5), "`causal_mask`")
     if got.dtype != torch.bool:
         raise CheckFailed(Text(f"`causal_mask` 应返回布尔张量(torch.bool),得到 {got.dtype}。",
@@ -131,38 +135,44 @@ def _property_failed(key, weights, Q, K, V, padding, question_id: str, zh: str, 
 
 @question(MSA, weight=2)
 def test_msa_seed_shape_float32(student, key, evidence):
-    """[batch, heads, L, d_k] inputs in float32 match the key."""
+    """[batch, heads, L, d_k] inputs in float32 match the key.
+    中文: float32 的 [batch, heads, L, d_k] 输入,结果与参考答案一致。"""
     _check(student, key, evidence, *_qkv((2, 3), 5, 8, 8, torch.float32, 11), question_id=MSA, what="4-D float32")
 
 
 @question(MSA)
 def test_msa_2d_float64(student, key, evidence):
-    """Plain [L, d] inputs in float64, with d_v ≠ d_k."""
+    """Plain [L, d] inputs in float64, with d_v ≠ d_k.
+    中文: 普通的 [L, d] 输入,float64,且 d_v ≠ d_k。"""
     _check(student, key, evidence, *_qkv((), 6, 4, 3, torch.float64, 12), question_id=MSA, what="2-D float64")
 
 
 @question(MSA)
 def test_msa_3d_float32(student, key, evidence):
-    """[batch, L, d] inputs in float32 with a longer sequence."""
+    """[batch, L, d] inputs in float32 with a longer sequence.
+    中文: [batch, L, d] 输入,float32,序列更长。"""
     _check(student, key, evidence, *_qkv((3,), 9, 16, 5, torch.float32, 13), question_id=MSA, what="3-D float32")
 
 
 @question(MSA, weight=0.5)
 def test_msa_single_token(student, key, evidence):
-    """L = 1: the only token attends to itself with weight 1."""
+    """L = 1: the only token attends to itself with weight 1.
+    中文: L = 1:唯一的词以权重 1 关注自己。"""
     _check(student, key, evidence, *_qkv((2, 2), 1, 4, 2, torch.float64, 14), question_id=MSA, what="L = 1")
 
 
 @question(MSA)
 def test_msa_large_logits(student, key, evidence):
-    """Large scores stay finite and masked (a numerically stable softmax)."""
+    """Large scores stay finite and masked (a numerically stable softmax).
+    中文: 分数很大时结果仍是有限值,且仍被屏蔽(数值稳定的 softmax)。"""
     _check(student, key, evidence, *_qkv((2,), 5, 4, 3, torch.float32, 15, scale=30.0), question_id=MSA,
            what="large logits")
 
 
 @question(MSA)
 def test_msa_upper_triangle_exactly_zero(student, key):
-    """The weights of future keys (the upper triangle) are exactly 0."""
+    """The weights of future keys (the upper triangle) are exactly 0.
+    中文: 未来的键(上三角)的权重恰好为 0。"""
     Q, K, V = _qkv((2, 2), 7, 8, 4, torch.float32, 16)
     _, weights = _call(student, (Q, K, V), "upper triangle")
     L = Q.shape[-2]
@@ -178,7 +188,8 @@ def test_msa_upper_triangle_exactly_zero(student, key):
 
 @question(MSA)
 def test_msa_rows_sum_to_one(student, key):
-    """Every row of the weights sums to 1."""
+    """Every row of the weights sums to 1.
+    中文: weights 的每一行之和为 1。"""
     Q, K, V = _qkv((3,), 6, 8, 4, torch.float64, 17)
     _, weights = _call(student, (Q, K, V), "row sums")
     rows = weights.to(torch.float64).sum(-1)
@@ -189,7 +200,8 @@ def test_msa_rows_sum_to_one(student, key):
 
 @question(MSA)
 def test_msa_no_future_leak(student, key):
-    """Changing the tokens after position t never changes the outputs at positions ≤ t."""
+    """Changing the tokens after position t never changes the outputs at positions ≤ t.
+    中文: 改变位置 t 之后的词,绝不改变位置 ≤ t 的输出。"""
     Q, K, V = _qkv((2,), 7, 8, 4, torch.float64, 18)
     t = 3
     gen = torch.Generator().manual_seed(19)
@@ -210,7 +222,8 @@ def test_msa_no_future_leak(student, key):
 
 @question(MSA, weight=0.5)
 def test_msa_does_not_use_library_attention(student, key):
-    """The answer computes attention itself (no F.scaled_dot_product_attention / nn.MultiheadAttention)."""
+    """The answer computes attention itself (no F.scaled_dot_product_attention / nn.MultiheadAttention).
+    中文: 答案自己计算注意力(不用 F.scaled_dot_product_attention / nn.MultiheadAttention)。"""
     student.call(MSA, *_qkv((), 4, 4, 2, torch.float32, 20))
     if student.uses_forbidden_api(MSA):
         raise CheckFailed(MISTAKES["forbidden-api"], ["forbidden-api"], zero_question=True)
@@ -225,14 +238,16 @@ def _padding(rows, lead_shape=None) -> torch.Tensor:
 
 @question("padding_mask", weight=2)
 def test_padding_left_padded_batch_float32(student, key, evidence):
-    """A left-padded batch: [B, L, d] inputs, padding_mask [B, L]."""
+    """A left-padded batch: [B, L, d] inputs, padding_mask [B, L].
+    中文: 左侧 padding 的一批句子:输入为 [B, L, d],padding_mask 为 [B, L]。"""
     _check(student, key, evidence, *_qkv((3,), 6, 8, 4, torch.float32, 21), _padding(LEFT_PADDED),
            question_id="padding_mask", what="padding [B, L]")
 
 
 @question("padding_mask")
 def test_padding_with_heads_float64(student, key, evidence):
-    """[B, H, L, d] inputs with a padding_mask [B, 1, L] broadcast over the heads, in float64."""
+    """[B, H, L, d] inputs with a padding_mask [B, 1, L] broadcast over the heads, in float64.
+    中文: [B, H, L, d] 输入配 [B, 1, L] 的 padding_mask(在各个头上广播),float64。"""
     pad = _padding([[False, True, True, True, True], [False, False, False, True, True]], (2, 1, 5))
     _check(student, key, evidence, *_qkv((2, 3), 5, 4, 4, torch.float64, 22), pad, question_id="padding_mask",
            what="padding [B, 1, L]")
@@ -240,7 +255,8 @@ def test_padding_with_heads_float64(student, key, evidence):
 
 @question("padding_mask")
 def test_padding_empty_rows_are_zero_not_nan(student, key):
-    """A query with no allowed key gets all-zero weights and a zero output, never NaN."""
+    """A query with no allowed key gets all-zero weights and a zero output, never NaN.
+    中文: 没有任何可看的键的查询,权重全为 0、输出为 0,绝不是 NaN。"""
     Q, K, V = _qkv((3,), 6, 8, 4, torch.float32, 23)
     pad = _padding(LEFT_PADDED)
     out, weights = _call(student, (Q, K, V, pad), "no allowed key")
@@ -261,7 +277,8 @@ def test_padding_empty_rows_are_zero_not_nan(student, key):
 
 @question("padding_mask")
 def test_padding_keys_get_no_weight(student, key):
-    """Padding keys receive exactly 0 weight from every query that has an allowed key."""
+    """Padding keys receive exactly 0 weight from every query that has an allowed key.
+    中文: 每个有可看的键的查询给 padding 键的权重都恰好为 0。"""
     Q, K, V = _qkv((3,), 6, 8, 4, torch.float64, 24)
     pad = _padding(LEFT_PADDED)
     _, weights = _call(student, (Q, K, V, pad), "padding keys")
@@ -277,7 +294,8 @@ def test_padding_keys_get_no_weight(student, key):
 
 @question("padding_mask", weight=0.5)
 def test_padding_rows_sum_to_one_where_a_key_is_allowed(student, key):
-    """Rows that have at least one allowed key sum to 1."""
+    """Rows that have at least one allowed key sum to 1.
+    中文: 至少有一个可看的键的行,权重之和为 1。"""
     Q, K, V = _qkv((3,), 6, 8, 4, torch.float64, 25)
     pad = _padding(LEFT_PADDED)
     _, weights = _call(student, (Q, K, V, pad), "row sums")
@@ -292,7 +310,8 @@ def test_padding_rows_sum_to_one_where_a_key_is_allowed(student, key):
 
 @question("padding_mask", weight=0.5)
 def test_padding_does_not_use_library_attention(student, key):
-    """The padding answer computes attention itself (no library attention)."""
+    """The padding answer computes attention itself (no library attention).
+    中文: padding 题的答案自己计算注意力(不调用库里的注意力)。"""
     student.call(MSA, *_qkv((2,), 4, 4, 2, torch.float32, 26), _padding([[False, True, True, True]] * 2))
     if student.uses_forbidden_api(MSA):
         raise CheckFailed(MISTAKES["forbidden-api"], ["forbidden-api"], zero_question=True)
@@ -302,5 +321,6 @@ def test_padding_does_not_use_library_attention(student, key):
 
 @pytest.mark.parametrize("quiz", [pytest.param(q, marks=question(q.id), id=q.id) for q in key_module.QUIZZES])
 def test_quiz(student, quiz):
-    """The quiz answer is the right option."""
+    """The quiz answer is the right option.
+    中文: 选择题选了正确的选项。"""
     expect_letter(student.get(quiz.id), quiz)

@@ -1,0 +1,204 @@
+"""Inputs and comparisons for the `bert_heads` graders: the key's model, synthetic heads, one check per function."""
+from __future__ import annotations
+
+import functools
+import math
+
+import torch
+
+from assignments import bert_heads as key_module
+from assignments.quiz import Text
+from autograder.graders.checks import as_tensor, expect_close, expect_equal, expect_figure, expect_pair, variant_outputs
+from autograder.graders.framework import CheckFailed
+from autograder.probes import MODEL, TOKENIZER, StudentFailure
+
+TOKENS = ["[CLS]", "the", "cat", ",", "the", "dog", ".", "[SEP]"]   # duplicates, punctuation and special tokens
+FIND_TOKENS = ["[CLS]", "a", "b", "a", "c", "b", ".", "d", "[SEP]"]
+PLOT_TOKENS = ["[CLS]", "i", "love", "ai", ".", "[SEP]"]
+PLOT_LAYER, PLOT_HEAD = 4, 7
+KINDS = ["previous", "next", "self", "cls", "sep", "punct", "broad", "mixed"]
+F32, F64 = dict(atol=1e-5, rtol=1e-4), dict(atol=1e-7, rtol=1e-6)
+
+
+# ---------------------------------------------------------------- inputs
+
+@functools.cache
+def key_model():
+    """The key's own pretrained model and tokenizer, loaded once per grading process."""
+    return key_module.load_model()
+
+
+@functools.cache
+def real_attention(text: str) -> tuple[list[str], torch.Tensor]:
+    """The key's (tokens, attn [layers, heads, L, L]) for a sentence."""
+    model, tokenizer = key_model()
+    return key_module.get_attentions(model, tokenizer, text)
+
+
+def stochastic(shape: tuple, seed: int, dtype=torch.float32, zeros: bool = False) -> torch.Tensor:
+    """Random row-stochastic weights (Dirichlet(1) rows); with `zeros`, about a third of the entries are exactly 0."""
+    gen = torch.Generator().manual_seed(seed)
+    weights = -torch.rand(shape, generator=gen, dtype=torch.float64).log()        # exponential samples
+    if zeros:
+        weights = weights * (torch.rand(shape, generator=gen, dtype=torch.float64) > 0.35)
+        weights[..., 0] += 1e-3                                                    # no row is all zero
+    return (weights / weights.sum(-1, keepdim=True)).to(dtype)
+
+
+# ---------------------------------------------------------------- comparisons
+
+def check_measure(student, key, name: str, args: tuple, what: str, context: dict | None = None):
+    """Compare a measure ([..., L, L] → [...]) of the student's with the key's on the same arguments."""
+    compare_measure(student.call(name, *args), key, name, args, what, context)
+
+
+def compare_measure(got, key, name: str, args: tuple, what: str, context: dict | None = None):
+    """Compare the student's value `got` of measure `name` on `args` with the key's."""
+    want = getattr(key, name)(*args)
+    tol = F64 if args[0].dtype == torch.float64 else F32
+    expect_close(got, want, what, **tol, context=context, variants=variant_outputs(key.VARIANTS[name], *args))
+
+
+# ---------------------------------------------------------------- get_attentions
+
+def check_get_attentions(student, key, text: str, what: str):
+    """Compare the student's (tokens, attn) for `text` with the key's: special tokens, tokens, values, dtype."""
+    tokens, attn = expect_pair(student.call("get_attentions", MODEL, TOKENIZER, text), "`get_attentions`",
+                               names="tokens, attn")
+    if not isinstance(tokens, (list, tuple)) or not all(isinstance(t, str) for t in tokens):
+        raise CheckFailed(Text("tokens 应是字符串列表。", "tokens should be a list of strings."), ["wrong-type"])
+    attn = as_tensor(attn, f"attn ({what})")
+    want_tokens, want_attn = real_attention(text)
+    model, tokenizer = key_model()
+    dropped = variant_outputs(key.VARIANTS["get_attentions"], model, tokenizer, text)["special-tokens-dropped"]
+    if list(tokens) == dropped[0] or tuple(attn.shape) == tuple(dropped[1].shape):
+        raise CheckFailed(Text(f"tokens 或 attn 缺少 [CLS]/[SEP]({what})。", f"tokens or attn lack [CLS]/[SEP] ({what})."),
+                          ["special-tokens-dropped"])
+    if list(tokens) != want_tokens:
+        raise CheckFailed(Text(f"tokens 不是 tokenizer 对这句话给出的 WordPiece 词({what});"
+                               "用 convert_ids_to_tokens 转换 input_ids。",
+                               f"tokens are not the tokenizer's WordPiece tokens of the sentence ({what}); convert "
+                               "the input_ids with convert_ids_to_tokens."))
+    expect_close(attn, want_attn, f"attn ({what})", **F32)
+    if attn.dtype != torch.float32:
+        raise CheckFailed(Text(f"attn 应为 float32,得到 {attn.dtype}。", f"attn should be float32; got {attn.dtype}."),
+                          ["wrong-type"])
+
+
+# ---------------------------------------------------------------- measures
+
+def check_entropy(student, key, attn: torch.Tensor, what: str, evidence=None):
+    """Compare the student's head_entropy with the key's; with `evidence`, keep theirs (one per head) to draw."""
+    got = student.call("head_entropy", attn)
+    if evidence is not None and isinstance(got, torch.Tensor) and got.shape == attn.shape[:-2]:
+        evidence.keep("head_entropy", "entropy", got, what=what)
+    compare_measure(got, key, "head_entropy", (attn,), f"`head_entropy` ({what})",
+                    context={"kind": "entropy", "L": attn.shape[-1]})
+
+
+def check_tokens(student, key, attn, tokens, targets, what: str):
+    """Compare the student's token_attention with the key's."""
+    check_measure(student, key, "token_attention", (attn, tokens, targets), f"`token_attention` ({what})")
+
+
+def check_offset(student, key, attn, offset: int, what: str):
+    """Compare the student's offset_attention with the key's."""
+    check_measure(student, key, "offset_attention", (attn, offset), f"`offset_attention` (offset {offset}, {what})")
+
+
+# ---------------------------------------------------------------- classify_head
+
+def hand_made_head(kind: str) -> torch.Tensor:
+    """A hand-made head [L, L] over TOKENS: 20 % spread evenly, 80 % on the keys that make the pattern."""
+    L = len(TOKENS)
+    if kind == "broad":
+        return torch.full((L, L), 1 / L)
+    head = torch.full((L, L), 0.2 / L)
+    for i in range(L):
+        keys = {"previous": [max(i - 1, 0)], "next": [min(i + 1, L - 1)], "self": [i], "cls": [0],
+                "sep": [L - 1], "punct": [3, 6], "mixed": [2, 5]}[kind]
+        head[i, keys] += 0.8 / len(keys)
+    return head
+
+
+def check_classify(student, key, head: torch.Tensor, tokens: list[str], what: str):
+    """Compare the student's label of one head with the key's."""
+    got = student.call("classify_head", head, tokens)
+    if not isinstance(got, str):
+        raise CheckFailed(Text("`classify_head` 应返回字符串。", "`classify_head` should return a str."), ["wrong-type"])
+    expect_equal(got, key.classify_head(head, tokens), f"`classify_head` ({what})",
+                 variants=variant_outputs(key.VARIANTS["classify_head"], head, tokens))
+
+
+def decisive(key, head: torch.Tensor, tokens: list[str], margin: float = 1e-3) -> bool:
+    """True when no rounding can change the key's label: every deciding number is clear of thresholds and ties."""
+    positional = sorted((float(key.offset_attention(head, o)) for o in (-1, 1, 0)), reverse=True)
+    special = sorted((float(key.token_attention(head, tokens, t)) for t in ("[CLS]", "[SEP]", key.PUNCT)),
+                     reverse=True)
+    broad = float(key.head_entropy(head)) / math.log(len(tokens))
+    return (abs(positional[0] - 0.5) > margin and abs(special[0] - 0.6) > margin and abs(broad - 0.78) > margin
+            and positional[0] - positional[1] > margin and special[0] - special[1] > margin)
+
+
+# ---------------------------------------------------------------- find_head
+
+def as_layer_head(value, what: str) -> tuple:
+    """The student's (layer, head) as two ints (one-element integer tensors accepted); CheckFailed otherwise."""
+    items = list(value) if isinstance(value, (tuple, list)) else None
+    if items is not None and len(items) == 2:
+        items = [int(v) if isinstance(v, torch.Tensor) and v.numel() == 1 and not v.is_floating_point() else v
+                 for v in items]
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in items):
+            return tuple(items)
+    raise CheckFailed(Text(f"{what} 应返回两个整数 (layer, head)。", f"{what} should return two integers (layer, head)."),
+                      ["wrong-type"])
+
+
+def check_find(student, key, attn, tokens, source: str, target: str, what: str):
+    """Compare the student's find_head with the key's."""
+    got = as_layer_head(student.call("find_head", attn, tokens, source, target), "`find_head`")
+    expect_equal(got, tuple(key.find_head(attn, tokens, source, target)), f"`find_head` ({what})",
+                 variants={m: tuple(v) for m, v in variant_outputs(key.VARIANTS["find_head"], attn, tokens,
+                                                                   source, target).items()})
+
+
+def expect_value_error(student, args: tuple, what: str):
+    """Check that the student's find_head raises ValueError on `args`."""
+    try:
+        student.call("find_head", *args)
+    except StudentFailure as exc:
+        if exc.kind in ("not-implemented", "missing", "timeout", "crash"):
+            raise
+        if "ValueError" in str(exc):
+            return
+        raise CheckFailed(Text(f"{what}:应抛出 ValueError,但抛出了别的错误。",
+                               f"{what}: a ValueError is expected, but another error was raised."))
+    raise CheckFailed(Text(f"{what}:应抛出清楚的 ValueError,但函数返回了一个值。",
+                           f"{what}: a clear ValueError is expected, but the function returned a value."))
+
+
+# ---------------------------------------------------------------- plot_attention
+
+def student_plot(student, attn, tokens, layer, head):
+    """The student's figure, and its heatmap axes (not the colour bar's), if any."""
+    fig = expect_figure(student.call("plot_attention", attn, tokens, layer, head), "`plot_attention`")
+    heatmaps = [ax for ax in fig.axes if not ax["is_colorbar"] and ax["images"]]
+    return fig, heatmaps
+
+
+def synthetic_plot(student):
+    """The student's plot of PLOT_LAYER, PLOT_HEAD of random attention over PLOT_TOKENS."""
+    return student_plot(student, stochastic((5, 8, 6, 6), 14), PLOT_TOKENS, PLOT_LAYER, PLOT_HEAD)
+
+
+def check_image(heatmaps: list, head: torch.Tensor, what: str):
+    """Compare the first heatmap's image with `head` (queries as rows)."""
+    if not heatmaps:
+        raise CheckFailed(Text(f"图中找不到热图(用 imshow 画出这个头)({what})。",
+                               f"The figure has no heatmap (draw the head with imshow) ({what})."))
+    image = heatmaps[0]["images"][0].to(torch.float64)
+    L = head.shape[-1]
+    if image.numel() == L * L:
+        image = image.reshape(L, L)
+    expect_close(image, head, f"the heatmap ({what})", atol=1e-6, rtol=1e-5,
+                 variants={"plot-transposed": head.transpose(-1, -2)})
