@@ -56,9 +56,15 @@ def check(notebook: str | Path, *, assignment: str | None = None, lang: str = "e
         assignment=submission.assignment, notebook=str(notebook),
         score=round(sum(q.score for q in questions), 4), max_score=float(sum(points.values())),
         isolation=isolation_used, duration_s=round(time.monotonic() - started, 2), questions=questions,
-        errors=[ErrorRecord(e.cell, e.kind, e.message) for e in cell_errors])
+        errors=[ErrorRecord(e.cell, e.kind, e.message) for e in cell_errors] + _grader_errors(outcomes))
     _log_timing(result, time.monotonic() - started, cell_seconds, warm=starter is not None)
     return result
+
+
+def _grader_errors(outcomes) -> list[ErrorRecord]:
+    """A `grader-error` record per check whose grader raised, so the instructor sees it in every report."""
+    return [ErrorRecord(-1, "grader-error", f"{o.question}: {o.name.en} ({o.grader_error})")
+            for o in outcomes if o.grader_error]
 
 
 def _warm_starter(limits: Limits):

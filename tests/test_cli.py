@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from autograder.result import STATUSES, Result
-from conftest import release_notebook, source_notebook
+from conftest import make_submission, release_notebook, source_notebook
 
 
 def _attn_grade(*args: str) -> subprocess.CompletedProcess:
@@ -48,3 +48,18 @@ def test_table_names_every_question_and_the_total():
     for question in ("by_hand_scores", "sdpa", "love_example", "quiz_why_scale"):
         assert question in run.stdout
     assert "total: 15/15" in run.stdout
+
+
+@pytest.mark.slow
+def test_table_lists_the_failed_checks_of_a_question_in_its_language(tmp_path):
+    """Under a question that lost points, does the table name each failed check, in Chinese with --lang zh?"""
+    from autograder.reports.terminal import render_table
+    notebook = make_submission(source_notebook("masked_attention"), tmp_path / "masked_attention.ipynb", replace={
+        "answer_causal_mask": "def causal_mask(seq_len):\n    return torch.ones(seq_len, seq_len).triu().bool()\n"})
+    result = Result.from_dict(json.loads(_attn_grade("check", str(notebook), "--json", "--lang", "zh").stdout))
+    table = render_table(result, "zh")
+    failed = [c.name for c in result.question("causal_mask").checks if not c.passed]
+    assert "causal_mask(4) 恰好在 j ≤ i 处为 True。" in failed and all(f"  ✗ {name}" in table for name in failed)
+    blank = render_table(Result.from_dict(json.loads(_attn_grade(
+        "check", str(release_notebook("masked_attention")), "--json").stdout)), "en")
+    assert "✗" not in blank.split("total:")[1], "an unanswered question lists no checks: its feedback says it all"

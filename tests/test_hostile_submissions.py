@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from autograder.check import check
-from autograder.sandbox.session import Limits, bwrap_available
+from autograder.sandbox.session import Cell, Limits, Sandbox, bwrap_available
+from autograder.sandbox.warm import warm_start
 from conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -118,6 +119,33 @@ def test_tricks_do_not_earn_marks_for_a_wrong_answer(scenario, submission):
     sdpa = check(notebook, limits=FAST).question("sdpa")
     assert sdpa.status != "passed" and sdpa.score < 1
     assert "missing-scale" in sdpa.mistakes
+
+
+FORKS_AND_COUNTS = """import os, time
+made = 0
+for _ in range(200):
+    try:
+        pid = os.fork()
+    except OSError:
+        break
+    if pid == 0:
+        time.sleep(30)
+        os._exit(0)
+    made += 1
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ["cold", "warm"])
+def test_process_cap_holds_even_when_the_grader_runs_as_root(path):
+    """Can a submission start no more processes than Limits.processes allows, on both paths (as root, where
+    RLIMIT_NPROC does not bind, the sandbox's pids cgroup must)?"""
+    limits = Limits(cell_timeout=20, call_timeout=6, processes=48)
+    starter = warm_start(limits) if path == "warm" else None
+    with Sandbox([Cell(0, FORKS_AND_COUNTS)], limits, "bwrap", starter) as sandbox:
+        assert sandbox.run_cells() == []
+        made = sandbox.get("made").value
+    assert 0 < made < limits.processes, f"{made} processes started"
 
 
 def test_sleeping_function_is_reported_as_a_timeout(submission):

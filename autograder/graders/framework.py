@@ -1,6 +1,7 @@
 """The grader framework: a `question` marker, CheckFailed, Evidence, and the pytest plugin that collects outcomes."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +13,10 @@ from autograder.graders import key_module
 from autograder.probes import Student, StudentFailure
 
 HERE = Path(__file__).resolve().parent
+LOG = logging.getLogger(__name__)
+GRADER_ERROR = Text("这项检查没能完成:评分程序在检查你的结果时自己出错了。这不一定是你的错;请告诉老师。",
+                    "This check could not finish: the grader itself failed while checking your result. It is not "
+                    "necessarily your mistake; please tell your instructor.")
 ZH_NAME = "中文:"
 """A grader test's docstring names its check in English on the first line and in Chinese on a `中文:` line."""
 
@@ -45,6 +50,8 @@ class Outcome:
     errored: bool = False
     """True when the student's code raised, hung or crashed (rather than returning a wrong value)."""
     zero_question: bool = False
+    grader_error: str = ""
+    """The exception's type name when the grader itself raised (a grader bug or a value no check foresaw)."""
 
 
 @dataclass
@@ -174,10 +181,8 @@ def _outcome(qid: str, name: Text, weight: float, excinfo) -> Outcome:
     if isinstance(exc, StudentFailure):
         return Outcome(qid, name, weight, False, exc.message, exc.mistakes,
                        errored=exc.kind not in ("not-implemented", "missing"))
-    text = f"{type(exc).__name__}: {str(exc)[:300]}"
-    return Outcome(qid, name, weight, False,
-                   Text(f"无法检查你的返回值({text})。请检查返回类型。", f"Your return value could not be checked ({text}). "
-                        "Check the return type."), ["wrong-type"])
+    LOG.warning("grader error in %s / %s", qid, name.en, exc_info=exc)  # the traceback is for the instructor only
+    return Outcome(qid, name, weight, False, GRADER_ERROR, errored=True, grader_error=type(exc).__name__)
 
 
 def run_graders(student: Student, assignment: str, evidence: Evidence | None = None) -> list[Outcome]:

@@ -8,7 +8,7 @@ HEADERS = {"en": ("question", "score", "status", "mistakes"), "zh": ("题目", "
 
 
 def render_table(result: Result, lang: str = "en", feedback: bool = True) -> str:
-    """The questions as aligned rows, then feedback for each question that lost points."""
+    """The questions as aligned rows, then, for each question that lost points, its feedback and failed checks."""
     rows = [(q.id, f"{q.score:g}/{q.max_score:g}", f"{STATUS_MARK[q.status]} {q.status}", ", ".join(q.mistakes))
             for q in result.questions]
     header = HEADERS[lang]
@@ -19,10 +19,14 @@ def render_table(result: Result, lang: str = "en", feedback: bool = True) -> str
     out += [line(r) for r in rows]
     out.append(f"{total}: {result.score:g}/{result.max_score:g}   (isolation: {result.isolation}, "
                f"{result.duration_s:.1f} s)")
+    cell = "单元格" if lang == "zh" else "cell"
     for error in result.errors:
-        out.append(f"! cell {error.cell}: {error.kind} — {error.message}")
+        where = f"{cell} {error.cell}: " if error.cell >= 0 else ""
+        out.append(f"! {where}{error.kind} — {error.message}")
     if feedback:
         for q in result.questions:
             if q.status in ("partial", "failed", "error") and q.feedback:
                 out.append(f"\n[{q.id}]\n" + q.feedback)
+                if len(q.checks) > 1 and "not-implemented" not in q.mistakes:  # which checks to look at
+                    out += [f"  ✗ {c.name}" for c in q.checks if not c.passed]
     return "\n".join(out)

@@ -21,10 +21,11 @@ import tempfile
 import threading
 from pathlib import Path
 
-from autograder.sandbox.session import (HERE, ColdStart, Limits, Sandbox, bwrap_available, bwrap_command, kill_tree,
-                                        sandbox_env, set_limits)
+from autograder.sandbox import cgroup
+from autograder.sandbox.confinement import Limits, bwrap_available, bwrap_command, kill_tree, sandbox_env, set_limits
+from autograder.sandbox.session import HERE, ColdStart, Sandbox
 
-ZYGOTE_FILES = ("runner.py", "wire.py", "zygote.py")
+ZYGOTE_FILES = ("runner.py", "wire.py", "zygote.py", "filesystems.py")
 STARTUP_TIMEOUT = 180.0
 REPLY_TIMEOUT = 10.0
 _local = threading.local()
@@ -46,11 +47,12 @@ class Zygote:
         self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = sandbox_env(self.dir, "bwrap")
         command = bwrap_command(self.dir, ZYGOTE_FILES, limits, env, extra=("--as-pid-1",))
+        group = cgroup.create(self.dir, limits.processes)  # the zygote and every child it forks
         with open(self.dir / "zygote.log", "wb") as log:
             self.proc = subprocess.Popen(
                 command + [sys.executable, "-E", "-s", "/sandbox/zygote.py"], stdin=theirs,
                 stdout=subprocess.DEVNULL, stderr=log, cwd=self.dir, env=env, start_new_session=True,
-                preexec_fn=lambda: set_limits(limits, "bwrap", memory=resource.RLIM_INFINITY))
+                preexec_fn=lambda: set_limits(limits, "bwrap", memory=resource.RLIM_INFINITY, group=group))
         theirs.close()
         self.ready: dict | None = None
         self.broken = False

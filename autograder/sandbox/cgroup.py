@@ -1,0 +1,78 @@
+"""A pids cgroup per sandbox: a process cap the kernel enforces even for root, and an exact list of what to kill.
+
+RLIMIT_NPROC does not hold when the grader runs as root (bubblewrap maps the sandbox's user to root outside, and
+the kernel exempts root), so a fork bomb could fill the machine with interpreters. Where cgroups can be written
+(root, a pids controller: cgroup v1's `pids` hierarchy or v2's unified one) every sandbox gets its own group.
+Elsewhere this does nothing and the rlimit applies (an unprivileged grader is not exempt).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
+"""cgroup v1's pids hierarchy, then the v2 unified hierarchy."""
+PARENT = "attn-grade"
+
+
+def create(sandbox_dir: Path, max_processes: int) -> Path | None:
+    """A new pids cgroup named after the sandbox's directory, capped at `max_processes`; None where none can be."""
+    for root in ROOTS:
+        group = root / PARENT / sandbox_dir.name
+        try:
+            if not (root / "cgroup.procs").exists():
+                continue
+            if (root / "cgroup.subtree_control").exists():  # v2: hand the pids controller down to our groups
+                _enable_pids(root, root / PARENT)
+            group.mkdir(parents=True, exist_ok=True)
+            (group / "pids.max").write_text(str(max_processes))
+            return group
+        except OSError:
+            _remove(group)
+    return None
+
+
+def join(group: Path | None) -> None:
+    """Move the calling process (a sandbox about to exec) into `group`; its descendants follow."""
+    if group is not None:
+        (group / "cgroup.procs").write_text(str(os.getpid()))
+
+
+def kill_all(sandbox_dir: Path, timeout: float = 30.0) -> None:
+    """SIGKILL every process of the sandbox's cgroup until it is empty, then remove the group (if there is one)."""
+    for root in ROOTS:
+        group = root / PARENT / sandbox_dir.name
+        if not group.is_dir():
+            continue
+        deadline = time.monotonic() + timeout
+        while (pids := _members(group)) and time.monotonic() < deadline:
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            time.sleep(0.02)
+        _remove(group)
+
+
+def _members(group: Path) -> list[int]:
+    try:
+        return [int(pid) for pid in (group / "cgroup.procs").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _enable_pids(*levels: Path) -> None:
+    for level in levels:
+        level.mkdir(exist_ok=True)
+        if "pids" not in (level / "cgroup.subtree_control").read_text().split():
+            (level / "cgroup.subtree_control").write_text("+pids")
+
+
+def _remove(group: Path) -> None:
+    try:
+        group.rmdir()
+    except OSError:
+        pass
