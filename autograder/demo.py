@@ -8,9 +8,12 @@ import nbformat
 
 from assignments import ASSIGNMENT_IDS
 from autograder.batch import grade
+from autograder.sandbox.session import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "demo-out"
+LIMITS = Limits(cell_timeout=10, call_timeout=5)
+"""Shorter than the defaults (60 s a cell, 10 s a call) so that dave's endless loops cost seconds, not minutes."""
 
 # Students of the example class: which notebook they start from, and the answer cells they rewrote.
 CLASS = {
@@ -55,8 +58,10 @@ def main() -> None:
     """Grade the example class and say where everything is."""
     shutil.rmtree(OUT, ignore_errors=True)
     build_class(OUT / "submitted")
+    print(f"Grading alice (right), bob (blank), carol (misconceptions) and dave (code that never returns; the demo "
+          f"stops a cell after {LIMITS.cell_timeout:g} s and a call after {LIMITS.call_timeout:g} s).")
     for assignment in ASSIGNMENT_IDS:
-        summary = grade(OUT / "submitted", assignment=assignment, out=OUT / assignment)
+        summary = grade(OUT / "submitted", assignment=assignment, out=OUT / assignment, limits=LIMITS)
         scores = ", ".join(f"{r.student} {r.score:g}/{r.max_score:g}" for r in summary.results)
         print(f"{assignment}: {scores}")
     print(f"\nReports: {OUT.relative_to(ROOT)}/<assignment>/report.html (class), grades.csv, results.jsonl,")

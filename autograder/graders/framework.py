@@ -196,6 +196,7 @@ def run_graders(student: Student, assignment: str, evidence: Evidence | None = N
     plugin = GraderPlugin(student, assignment, evidence)
     args = [str(HERE / f"test_{assignment}.py"), "-p", "no:cacheprovider", "-p", "no:terminal",
             "-p", "no:unraisableexception", "-p", "no:threadexception",  # their full gc passes: 0.4 s a notebook
+            "-p", "no:logging",  # log capture around every test: 0.1 s a notebook
             "-o", "addopts=", "-o", "python_files=test_*.py", "--rootdir", str(HERE), "-W", "ignore",
             "--import-mode=importlib", "-c", str(HERE / "pytest.ini")]
     pytest.main(args, plugins=[plugin])
