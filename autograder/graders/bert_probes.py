@@ -35,6 +35,13 @@ def real_attention(text: str) -> tuple[list[str], torch.Tensor]:
     return key_module.get_attentions(model, tokenizer, text)
 
 
+@functools.cache
+def attention_without_special_tokens(text: str) -> tuple[list[str], torch.Tensor]:
+    """What the key's `special-tokens-dropped` variant returns for a sentence."""
+    model, tokenizer = key_model()
+    return key_module.VARIANTS["get_attentions"]["special-tokens-dropped"](model, tokenizer, text)
+
+
 def stochastic(shape: tuple, seed: int, dtype=torch.float32, zeros: bool = False) -> torch.Tensor:
     """Random row-stochastic weights (Dirichlet(1) rows); with `zeros`, about a third of the entries are exactly 0."""
     gen = torch.Generator().manual_seed(seed)
@@ -61,7 +68,7 @@ def compare_measure(got, key, name: str, args: tuple, what: str, context: dict |
 
 # ---------------------------------------------------------------- get_attentions
 
-def check_get_attentions(student, key, text: str, what: str):
+def check_get_attentions(student, text: str, what: str):
     """Compare the student's (tokens, attn) for `text` with the key's: special tokens, tokens, values, dtype."""
     tokens, attn = expect_pair(student.call("get_attentions", MODEL, TOKENIZER, text), "`get_attentions`",
                                names="tokens, attn")
@@ -69,8 +76,7 @@ def check_get_attentions(student, key, text: str, what: str):
         raise CheckFailed(Text("tokens 应是字符串列表。", "tokens should be a list of strings."), ["wrong-type"])
     attn = as_tensor(attn, f"attn ({what})")
     want_tokens, want_attn = real_attention(text)
-    model, tokenizer = key_model()
-    dropped = variant_outputs(key.VARIANTS["get_attentions"], model, tokenizer, text)["special-tokens-dropped"]
+    dropped = attention_without_special_tokens(text)
     if list(tokens) == dropped[0] or tuple(attn.shape) == tuple(dropped[1].shape):
         raise CheckFailed(Text(f"tokens 或 attn 缺少 [CLS]/[SEP]({what})。", f"tokens or attn lack [CLS]/[SEP] ({what})."),
                           ["special-tokens-dropped"])

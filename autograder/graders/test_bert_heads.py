@@ -22,14 +22,14 @@ from autograder.graders.framework import CheckFailed, question
 def test_get_attentions_seed_sentence(student, key):
     """The seed's sentence gives the tokenizer's tokens and float32 [layers, heads, L, L] attention.
     中文: 教程的例句得到 tokenizer 给出的 tokens 和 float32 的 [layers, heads, L, L] 注意力。"""
-    check_get_attentions(student, key, key.TEXT, "the seed's sentence")
+    check_get_attentions(student, key.TEXT, "the seed's sentence")
 
 
 @question("get_attentions")
 def test_get_attentions_counter_sentence(student, key):
     """A second sentence ("…too wide.") is read the same way.
     中文: 第二个句子(“…too wide.”)也同样读取。"""
-    check_get_attentions(student, key, key.COUNTER_TEXT, "“…too wide.”")
+    check_get_attentions(student, key.COUNTER_TEXT, "“…too wide.”")
 
 
 # ---------------------------------------------------------------- head_entropy

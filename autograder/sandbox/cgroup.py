@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
@@ -46,15 +47,20 @@ def kill_all(sandbox_dir: Path, timeout: float = 30.0) -> None:
         group = root / PARENT / sandbox_dir.name
         if not group.is_dir():
             continue
-        deadline = time.monotonic() + timeout
-        while (pids := _members(group)) and time.monotonic() < deadline:
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-            time.sleep(0.02)
+        kill_until_gone(lambda: _members(group), timeout)
         _remove(group)
+
+
+def kill_until_gone(find: Callable[[], list[int]], timeout: float) -> None:
+    """SIGKILL the pids `find` lists, again and again, until it lists none or `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while (pids := find()) and time.monotonic() < deadline:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.02)
 
 
 def _members(group: Path) -> list[int]:

@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,14 +100,7 @@ def kill_tree(proc: subprocess.Popen, marker_dir: Path) -> None:
             pass
     proc.wait()
     cgroup.kill_all(marker_dir)
-    deadline = time.monotonic() + 10
-    while (left := _marked_processes(marker_dir)) and time.monotonic() < deadline:
-        for pid in left:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        time.sleep(0.05)
+    cgroup.kill_until_gone(lambda: _marked_processes(marker_dir), timeout=10)
 
 
 def _marked_processes(sandbox_dir: Path) -> list[int]:

@@ -12,8 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.sandbox import wire
-from autograder.sandbox import cgroup
+from autograder.sandbox import cgroup, wire
 from autograder.sandbox.confinement import Limits, bwrap_available, bwrap_command, kill_tree, sandbox_env, set_limits
 
 RUNNER_FILES = ("runner.py", "wire.py")
