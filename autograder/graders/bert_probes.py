@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import math
+import weakref
 
 import torch
 
@@ -192,9 +193,16 @@ def student_plot(student, attn, tokens, layer, head):
     return fig, heatmaps
 
 
+_SYNTHETIC_PLOTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Student → their synthetic plot: drawn once per submission, read by several checks."""
+
+
 def synthetic_plot(student):
     """The student's plot of PLOT_LAYER, PLOT_HEAD of random attention over PLOT_TOKENS."""
-    return student_plot(student, stochastic((5, 8, 6, 6), 14), PLOT_TOKENS, PLOT_LAYER, PLOT_HEAD)
+    if student not in _SYNTHETIC_PLOTS:
+        _SYNTHETIC_PLOTS[student] = student_plot(student, stochastic((5, 8, 6, 6), 14), PLOT_TOKENS, PLOT_LAYER,
+                                                 PLOT_HEAD)
+    return _SYNTHETIC_PLOTS[student]
 
 
 def check_image(heatmaps: list, head: torch.Tensor, what: str):
