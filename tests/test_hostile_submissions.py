@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from autograder.check import check
+from autograder.sandbox import cgroup
 from autograder.sandbox.session import Cell, Limits, Sandbox, bwrap_available
 from autograder.sandbox.warm import warm_start
 from conftest import ROOT
@@ -146,6 +147,23 @@ def test_process_cap_holds_even_when_the_grader_runs_as_root(path):
         assert sandbox.run_cells() == []
         made = sandbox.get("made").value
     assert 0 < made < limits.processes, f"{made} processes started"
+
+
+def test_sandbox_cgroups_are_removed_and_those_of_killed_graders_swept(tmp_path):
+    """Does a closed sandbox leave no cgroup behind, and does the next one remove the empty group of a grading
+    process that was killed before it could clean up (as root; elsewhere RLIMIT_NPROC is the cap)?"""
+    probe = cgroup.create(tmp_path / "attn-probe", 8)
+    if probe is None:
+        assert os.geteuid() != 0, "root, yet no pids cgroup could be created: the process cap would not hold"
+        return
+    cgroup.kill_all(tmp_path / "attn-probe")
+    stale = probe.parent / "999999999-attn-sandbox-killed"  # no such pid: its grader is gone
+    stale.mkdir()
+    with Sandbox([Cell(0, "x = 1")], FAST, "bwrap") as sandbox:
+        sandbox.run_cells()
+        assert list(probe.parent.glob(f"{os.getpid()}-attn-sandbox-*")), "the sandbox runs in a group of its own"
+    assert not stale.exists()
+    assert not list(probe.parent.glob(f"{os.getpid()}-attn-sandbox-*"))
 
 
 def test_sleeping_function_is_reported_as_a_timeout(submission):

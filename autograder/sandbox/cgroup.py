@@ -19,14 +19,16 @@ PARENT = "attn-grade"
 
 
 def create(sandbox_dir: Path, max_processes: int) -> Path | None:
-    """A new pids cgroup named after the sandbox's directory, capped at `max_processes`; None where none can be."""
+    """A new pids cgroup named after this process and the sandbox's directory, capped at `max_processes`; None
+    where none can be made. Empty groups left by grading processes that are gone (killed) are removed first."""
     for root in ROOTS:
-        group = root / PARENT / sandbox_dir.name
+        group = _group(root, sandbox_dir)
         try:
             if not (root / "cgroup.procs").exists():
                 continue
             if (root / "cgroup.subtree_control").exists():  # v2: hand the pids controller down to our groups
                 _enable_pids(root, root / PARENT)
+            _sweep(root / PARENT)
             group.mkdir(parents=True, exist_ok=True)
             (group / "pids.max").write_text(str(max_processes))
             return group
@@ -44,11 +46,13 @@ def join(group: Path | None) -> None:
 def kill_all(sandbox_dir: Path, timeout: float = 30.0) -> None:
     """SIGKILL every process of the sandbox's cgroup until it is empty, then remove the group (if there is one)."""
     for root in ROOTS:
-        group = root / PARENT / sandbox_dir.name
+        group = _group(root, sandbox_dir)
         if not group.is_dir():
             continue
         kill_until_gone(lambda: _members(group), timeout)
-        _remove(group)
+        deadline = time.monotonic() + 5
+        while not _remove(group) and time.monotonic() < deadline:  # busy until the killed are reaped
+            time.sleep(0.02)
 
 
 def kill_until_gone(find: Callable[[], list[int]], timeout: float) -> None:
@@ -61,6 +65,18 @@ def kill_until_gone(find: Callable[[], list[int]], timeout: float) -> None:
             except (ProcessLookupError, PermissionError):
                 pass
         time.sleep(0.02)
+
+
+def _group(root: Path, sandbox_dir: Path) -> Path:
+    return root / PARENT / f"{os.getpid()}-{sandbox_dir.name}"
+
+
+def _sweep(parent: Path) -> None:
+    """Remove the groups of grading processes that no longer exist (rmdir refuses any that still has members)."""
+    for group in parent.glob("*-attn-*"):
+        owner = group.name.split("-", 1)[0]
+        if owner.isdigit() and not Path("/proc", owner).exists():
+            _remove(group)
 
 
 def _members(group: Path) -> list[int]:
@@ -77,8 +93,12 @@ def _enable_pids(*levels: Path) -> None:
             (level / "cgroup.subtree_control").write_text("+pids")
 
 
-def _remove(group: Path) -> None:
+def _remove(group: Path) -> bool:
+    """Remove an empty group; False while it still counts processes (or cannot be removed)."""
     try:
         group.rmdir()
+    except FileNotFoundError:
+        return True
     except OSError:
-        pass
+        return False
+    return True
