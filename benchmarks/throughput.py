@@ -6,10 +6,11 @@ nbgrader_config.py does not set the engine's preprocessor — and (b) with `auto
 behind `attn-grade grade`, warm workers), and prints per assignment and for the whole class: wall time of both,
 the ratio, the median per-notebook overhead beyond executing the notebook's cells, and peak memory.
 
-N defaults to 20: about 6 minutes on 2 quiet cores (stock nbgrader takes 5 of them), enough notebooks that the
-workers' warm-up (about 9 s, paid by the first assignment) does not decide the result. Example:
+N defaults to 10 (about 3 minutes on 2 quiet cores). The README's figures use -n 20 (about 5 minutes, stock
+nbgrader taking most of them), enough notebooks that the workers' warm-up (about 9 s, paid by the first
+assignment) does not decide the result. Example:
 
-    .venv/bin/python benchmarks/throughput.py
+    .venv/bin/python benchmarks/throughput.py -n 20
     .venv/bin/python benchmarks/throughput.py -n 5 --assignments bert_heads --keep
 """
 from __future__ import annotations
@@ -240,7 +241,7 @@ def report(rows: dict[str, tuple[dict, dict]], per_assignment: int, workers: int
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-n", "--per-assignment", type=int, default=20, help="submissions per assignment (20)")
+    parser.add_argument("-n", "--per-assignment", type=int, default=10, help="submissions per assignment (10)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="attn-grade workers (all cores)")
     parser.add_argument("--assignments", nargs="+", default=["bert_heads", "attention_by_hand", "masked_attention"],
                         choices=ASSIGNMENT_IDS, help="in this order (default: bert_heads first)")
