@@ -162,18 +162,23 @@ def screenshot(page: Path, png: Path, profile: Path) -> None:
     subprocess.run(command, capture_output=True, timeout=120, check=True)
 
 
-@pytest.mark.slow
-def test_page_renders_in_headless_chromium(wrong_submission, tmp_path):
-    """Does real headless Chromium draw the page (a screenshot that is not blank), with a Chinese font at hand?"""
+def assert_drawn(page: Path, tmp_path: Path, what: str) -> None:
+    """Screenshot `page` in real headless Chromium: a 1200 × 1600 image, not blank, with `what` drawn dark."""
     from matplotlib.image import imread
-    page = tmp_path / "page.html"
-    page.write_text(wrong_submission[1], encoding="utf-8")
-    png = tmp_path / "page.png"
+    png = tmp_path / f"{page.stem}.png"
     screenshot(page, png, tmp_path / "profile")
     assert png.is_file() and png.stat().st_size > 10_000
     pixels = imread(png)[..., :3].mean(axis=-1)  # grey levels in [0, 1]
     assert pixels.shape == (1600, 1200)
     assert pixels.std() > 0.05, "the screenshot is blank"
-    assert (pixels < 0.5).mean() > 0.01, "almost nothing dark (text) was drawn"
+    assert (pixels < 0.5).mean() > 0.01, f"almost nothing dark ({what}) was drawn"
+
+
+@pytest.mark.slow
+def test_page_renders_in_headless_chromium(wrong_submission, tmp_path):
+    """Does real headless Chromium draw the page (a screenshot that is not blank), with a Chinese font at hand?"""
+    page = tmp_path / "page.html"
+    page.write_text(wrong_submission[1], encoding="utf-8")
+    assert_drawn(page, tmp_path, "text")
     fonts = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True).stdout
     assert fonts.strip(), "no Chinese font: `make system` installs fonts-noto-cjk"
