@@ -318,19 +318,6 @@ QUIZZES: list[Quiz] = [
                     "you cannot conclude they play no role.")}),
 ]
 
-INTERPRETATION_ANSWER = Text(
-    "不能据此断定。在 \"...too tired.\" 中,第 3 层第 1 个头让 it 把约 0.68 的注意力放在 animal 上,"
-    "这与正确指代一致;但在 \"...too wide.\" 中 it 指的是 street,这个头仍然更偏向 animal(约 0.28 对 0.12),"
-    "而最偏向 animal 的头(第 5 层第 11 个头)在两句中都指向 animal。它更像是在追踪句子的主语/第一个名词,"
-    "而不是根据语义消解指代。注意力权重只是信息混合的比例,要说明一个头\"做了\"指代消解,"
-    "需要对比实验、在多句子上统计,或做消融/干预。",
-    "Not on this evidence. In \"...too tired.\" layer 3, head 1 puts about 0.68 of the attention of it on animal, "
-    "which matches the right referent; but in \"...too wide.\", where it means the street, the same head still prefers "
-    "animal (about 0.28 vs 0.12), and the most animal-directed head (layer 5, head 11) points at animal in both "
-    "sentences. It looks like tracking the subject / first noun rather than resolving reference from meaning. "
-    "Attention weights are only mixing proportions: to claim a head resolves coreference you need contrastive "
-    "sentences, statistics over many examples, and ablations or interventions.")
-
 POINTS: dict[str, float] = {
     "get_attentions": 2.0,
     "head_entropy": 2.0,

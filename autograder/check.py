@@ -7,8 +7,9 @@ import threading
 import time
 from pathlib import Path
 
-from autograder.graders import MANUAL_QUESTIONS, questions_of
-from autograder.graders.framework import Evidence, run_graders
+from assignments import MANUAL_QUESTIONS, questions_of
+from autograder.graders.evidence import Evidence
+from autograder.graders.framework import run_graders
 from autograder.probes import Student
 from autograder.result import ErrorRecord, Result
 from autograder.sandbox.session import Limits, Sandbox
@@ -56,7 +57,7 @@ def check(notebook: str | Path, *, assignment: str | None = None, lang: str = "e
         assignment=submission.assignment, notebook=str(notebook),
         score=round(sum(q.score for q in questions), 4), max_score=float(sum(points.values())),
         isolation=isolation_used, duration_s=round(time.monotonic() - started, 2), questions=questions,
-        errors=[ErrorRecord(e.cell, e.kind, e.message) for e in cell_errors] + _grader_errors(outcomes))
+        errors=cell_errors + _grader_errors(outcomes))
     _log_timing(result, time.monotonic() - started, cell_seconds, warm=starter is not None)
     return result
 

@@ -5,6 +5,31 @@ import json
 from dataclasses import asdict, dataclass, field
 
 STATUSES = ("passed", "partial", "failed", "error", "manual")
+"""A question's status (SPEC §5)."""
+
+ERROR_KINDS = {
+    # a cell (or a call) of the submission
+    "exception": "a cell raised an exception",
+    "timeout": "a cell ran past its time limit",
+    "exit": "a cell called sys.exit / exit()",
+    "memory": "a cell ran out of memory (MemoryError or the address-space limit)",
+    "interrupt": "a cell raised KeyboardInterrupt",
+    "crash": "the interpreter died (a signal, os._exit) and could not be restarted",
+    "invalid": "the sandbox sent back data that is not valid",
+    "protocol": "the sandbox did not understand a request",
+    "unencodable": "a value could not be turned into plain data",
+    # the whole submission (cell -1)
+    "renamed-notebook": "the only notebook in the folder was graded, under another name than released",
+    "invalid-notebook": "the notebook is not readable JSON or not a notebook",
+    "no-submission": "the student's folder has no folder for this assignment",
+    "no-notebook": "the assignment folder has no .ipynb notebook",
+    "several-notebooks": "the assignment folder has more than one notebook and none is named as released",
+    "extra-notebook": "the notebook named as released was graded; the folder's other notebooks were ignored",
+    # the graders (for the instructor)
+    "grader-error": "a grader itself failed on this submission (a bug on our side, not the student's)",
+    "grader-crash": "the worker grading this submission died; the next run of the batch grades it again",
+}
+"""The closed list of `errors[].kind` values (SPEC §5), each with what it means."""
 
 
 @dataclass
@@ -39,6 +64,9 @@ class ErrorRecord:
     cell: int
     kind: str
     message: str
+
+    def __post_init__(self):
+        assert self.kind in ERROR_KINDS, self.kind
 
 
 @dataclass

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from assignments.mistakes import explain
 from autograder.batch import BatchError, grade, read_ledger
 from autograder.cli import main
-from autograder.graders import questions_of
+from assignments import questions_of
 from helpers_batch import (CLASS, ID, LIMITS, build_class, class_base, copy_students, graded_class, ledger_students,
                            tree_digest)
 
@@ -193,7 +193,7 @@ def test_an_interrupted_or_killed_batch_resumes_with_every_student_exactly_once(
 
 def test_a_second_run_on_the_same_output_is_refused_while_the_first_holds_it(tmp_path):
     """Two `attn-grade grade` runs writing one results.jsonl at once would interleave: is the second refused?"""
-    from autograder.batch_ledger import exclusive_lock as _exclusive
+    from autograder.batch.ledger import exclusive_lock as _exclusive
     (tmp_path / "submitted" / "alice" / ID).mkdir(parents=True)
     (tmp_path / "out").mkdir()
     with _exclusive(tmp_path / "out" / ".lock"):
@@ -204,9 +204,9 @@ def test_a_second_run_on_the_same_output_is_refused_while_the_first_holds_it(tmp
 def test_a_worker_that_dies_gives_an_error_row_that_the_next_run_retries():
     """A crashed worker or engine: is the row an error row, marked to be graded again rather than reused?"""
     from concurrent.futures import Future
-    from autograder.batch_ledger import still_valid as _still_valid
-    from autograder.batch_submissions import Task
-    from autograder.batch_workers import _row
+    from autograder.batch.ledger import still_valid as _still_valid
+    from autograder.batch.submissions import Task
+    from autograder.batch.workers import _row
     future = Future()
     future.set_exception(RuntimeError("worker lost"))
     task = Task("alice", Path(f"{ID}.ipynb"), b"{}", "abc")

@@ -16,7 +16,7 @@ from assignments import masked_attention as masked_key
 from autograder.batch import grade
 from autograder.check import check
 from autograder.cli import main
-from autograder.graders.framework import Evidence, Kept
+from autograder.graders.evidence import Evidence, Kept
 from autograder.reports.html import render_feedback_page
 from autograder.reports.pictures import draw, evidence_figures
 from conftest import make_submission, source_notebook

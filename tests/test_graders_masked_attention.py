@@ -9,7 +9,7 @@ import torch
 from assignments import masked_attention as key
 from autograder.check import check
 from conftest import blank_answers, make_submission, source_notebook
-from autograder.diagnosis import weight_signatures
+from autograder.graders.diagnosis import weight_signatures
 
 SOURCE = source_notebook("masked_attention")
 AUTO_QUESTIONS = list(key.POINTS)

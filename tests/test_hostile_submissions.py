@@ -16,7 +16,8 @@ import pytest
 
 from autograder.check import check
 from autograder.sandbox import cgroup
-from autograder.sandbox.session import Cell, Limits, Sandbox, bwrap_available
+from autograder.sandbox.session import Limits, Sandbox, bwrap_available
+from autograder.submission import Cell
 from autograder.sandbox.warm import warm_start
 from conftest import ROOT
 

@@ -9,7 +9,7 @@ import pytest
 from assignments import attention_by_hand as key
 from assignments.mistakes import MISTAKES, explain
 from autograder.check import check
-from autograder.graders import key_module
+from assignments import key_module
 from autograder.reports.html import render_feedback_page
 from conftest import make_submission, source_notebook
 

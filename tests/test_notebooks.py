@@ -8,7 +8,7 @@ import pytest
 from nbclient import NotebookClient
 
 from assignments import ASSIGNMENT_IDS
-from autograder.graders import questions_of
+from assignments import questions_of
 from autograder.release import copy_course, generate_release
 from autograder.submission import SELF_CHECK_ID
 from conftest import release_notebook, source_notebook

@@ -13,7 +13,8 @@ import pytest
 
 from autograder.batch import grade
 from autograder.check import check
-from autograder.sandbox.session import Cell, Limits, Sandbox, bwrap_available
+from autograder.sandbox.session import Limits, Sandbox, bwrap_available
+from autograder.submission import Cell
 from autograder.sandbox.warm import warm_start
 from helpers_batch import LIMITS, build_class, verdicts
 from test_hostile_submissions import CANARY, FAST, ROOT, SCENARIOS, _repo_snapshot

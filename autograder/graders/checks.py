@@ -6,9 +6,9 @@ from collections.abc import Callable, Mapping
 import torch
 
 from assignments.quiz import Text
-from autograder.diagnosis import diagnose
+from autograder.graders.diagnosis import diagnose
 from autograder.graders.framework import CheckFailed
-from autograder.sandbox.wire import Figure, Opaque
+from autograder.sandbox.inside.wire import Figure, Opaque
 
 
 def as_tensor(value, what: str, *, dtype: torch.dtype | None = None) -> torch.Tensor:

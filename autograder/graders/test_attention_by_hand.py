@@ -1,7 +1,6 @@
 """Hidden graders for `attention_by_hand`: the 2×2 table by hand, the "爱" row, scaled_dot_product_attention, quizzes."""
 from __future__ import annotations
 
-import math
 
 import pytest
 import torch

@@ -7,7 +7,7 @@ import torch
 from assignments import masked_attention as key_module
 from assignments.mistakes import MISTAKES
 from assignments.quiz import Text
-from autograder.diagnosis import diagnose
+from autograder.graders.diagnosis import diagnose
 from autograder.graders.checks import as_tensor, expect_close, expect_letter, expect_pair, variant_outputs
 from autograder.graders.framework import CheckFailed, question
 

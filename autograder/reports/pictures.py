@@ -6,7 +6,7 @@ import math
 from html import escape
 
 from assignments.quiz import Text
-from autograder.graders.framework import Evidence, Kept
+from autograder.graders.evidence import Evidence, Kept
 
 LOG = logging.getLogger(__name__)
 TITLES: dict[str, Text] = {

@@ -12,11 +12,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.sandbox import cgroup, wire
+from autograder.sandbox import cgroup
+from autograder.sandbox.inside import wire
+from autograder.result import ERROR_KINDS, ErrorRecord
+from autograder.submission import Cell
 from autograder.sandbox.confinement import Limits, bwrap_available, bwrap_command, kill_tree, sandbox_env, set_limits
 
 RUNNER_FILES = ("runner.py", "wire.py")
-HERE = Path(__file__).resolve().parent
+INSIDE = Path(__file__).resolve().parent / "inside"
+"""The files that run inside the sandbox (copied in beside each other; they import nothing of the grader)."""
 
 
 @dataclass
@@ -28,24 +32,6 @@ class Reply:
     kind: str = ""
     message: str = ""
     forbidden_calls: int = 0
-    stdout: str = ""
-
-
-@dataclass
-class CellError:
-    """A code cell that failed, hung or killed the interpreter."""
-
-    cell: int
-    kind: str
-    message: str
-
-
-@dataclass
-class Cell:
-    """A code cell to run: its index in the notebook and its source."""
-
-    index: int
-    source: str
 
 
 class Sandbox:
@@ -62,14 +48,14 @@ class Sandbox:
         self.starter = starter or ColdStart()
         self.cell_seconds = 0.0
         """Wall time spent running the notebook's cells (replays included): the rest is grading overhead."""
-        self.errors: list[CellError] = []
+        self.errors: list[ErrorRecord] = []
         self.good_cells: list[Cell] = []
         self.restarts = 0
         self._proc: subprocess.Popen | None = None
         self._buffer = bytearray()
         self._dir = Path(tempfile.mkdtemp(prefix="attn-sandbox-"))
         for name in RUNNER_FILES:
-            shutil.copy(HERE / name, self._dir / name)
+            shutil.copy(INSIDE / name, self._dir / name)
         (self._dir / "work").mkdir()
 
     # ------------------------------------------------------------ life cycle
@@ -85,14 +71,15 @@ class Sandbox:
         self._kill()
         shutil.rmtree(self._dir, ignore_errors=True)
 
-    def run_cells(self) -> list[CellError]:
+    def run_cells(self) -> list[ErrorRecord]:
         """Run every cell in order; a failing cell is recorded and skipped, the others still run."""
         for cell in self.cells:
             reply = self._exec(cell)
             if reply.ok:
                 self.good_cells.append(cell)
             elif reply.kind != "not-implemented":
-                self.errors.append(CellError(cell.index, reply.kind, reply.message))
+                kind = reply.kind if reply.kind in ERROR_KINDS else "invalid"  # the sandbox's word is not trusted
+                self.errors.append(ErrorRecord(cell.index, kind, reply.message))
         return self.errors
 
     def call(self, name: str, *args, **kwargs) -> Reply:
@@ -233,8 +220,7 @@ def _reply(raw: bytes) -> Reply:
     text = message.get("message") or ": ".join(str(message[k]) for k in ("ename", "evalue") if message.get(k))
     forbidden = message.get("forbidden_calls", 0)
     return Reply(ok=bool(message.get("ok")), value=value, kind=str(message.get("kind", "")),
-                 message=str(text)[:2000], forbidden_calls=forbidden if isinstance(forbidden, int) else 0,
-                 stdout=str(message.get("stdout", ""))[:20_000])
+                 message=str(text)[:2000], forbidden_calls=forbidden if isinstance(forbidden, int) else 0)
 
 
 def _crash_message(exc: BaseException, returncode) -> str:

@@ -9,7 +9,6 @@ starts from the same state as a cold one. `Sandbox(..., starter=warm_start(limit
 from __future__ import annotations
 
 import atexit
-import functools
 import json
 import multiprocessing.util
 import resource
@@ -23,7 +22,7 @@ from pathlib import Path
 
 from autograder.sandbox import cgroup
 from autograder.sandbox.confinement import Limits, bwrap_available, bwrap_command, kill_tree, sandbox_env, set_limits
-from autograder.sandbox.session import HERE, ColdStart, Sandbox
+from autograder.sandbox.session import INSIDE, ColdStart, Sandbox
 
 ZYGOTE_FILES = ("runner.py", "wire.py", "zygote.py", "filesystems.py")
 STARTUP_TIMEOUT = 180.0
@@ -43,7 +42,7 @@ class Zygote:
         self.limits = limits
         self.dir = Path(tempfile.mkdtemp(prefix="attn-zygote-"))
         for name in ZYGOTE_FILES:
-            shutil.copy(HERE / name, self.dir / name)
+            shutil.copy(INSIDE / name, self.dir / name)
         self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = sandbox_env(self.dir, "bwrap")
         command = bwrap_command(self.dir, ZYGOTE_FILES, limits, env, extra=("--as-pid-1",))
@@ -208,7 +207,7 @@ def warm_start(limits: Limits = Limits()) -> WarmStart | None:
 
     Its zygote starts in the background now and is kept for the thread's later submissions.
     """
-    if not _bwrap_works():
+    if not bwrap_available():
         return None
     key = (limits.tmp_size, limits.processes, limits.file_size)  # what the zygote's own sandbox fixes
     starters = _local.__dict__.setdefault("starters", {})
@@ -219,11 +218,6 @@ def warm_start(limits: Limits = Limits()) -> WarmStart | None:
     if starter.zygote is None and not starter.cold:
         starter.zygote = Zygote(limits)
     return starter
-
-
-@functools.cache
-def _bwrap_works() -> bool:
-    return bwrap_available()
 
 
 def stop_all() -> None:

@@ -8,12 +8,19 @@ from pathlib import Path
 
 import nbformat
 
-from assignments import ASSIGNMENT_IDS
-from autograder.sandbox.session import Cell
+from assignments import ASSIGNMENT_IDS, questions_of
 
 MAX_NOTEBOOK_BYTES = 50 * 2**20
 SELF_CHECK_ID = "self_check"
 """The grade_id of the notebook's self-check cell, which runs the grader from Jupyter and is never graded."""
+
+
+@dataclass
+class Cell:
+    """A code cell to run: its index in the notebook and its source."""
+
+    index: int
+    source: str
 
 
 class SubmissionError(Exception):
@@ -41,13 +48,6 @@ class Submission:
             if name in _top_level_names(cell.source):
                 found = cell.source
         return found
-
-    def answered_text(self, grade_id: str) -> str:
-        """The text of the cell with this nbgrader grade_id ('' if absent), e.g. a written answer."""
-        for cell in self.notebook.cells:
-            if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
-                return _source(cell)
-        return ""
 
 
 def load_submission(path: str | Path, assignment: str | None = None) -> Submission:
@@ -82,7 +82,6 @@ def infer_assignment(path: Path, notebook: nbformat.NotebookNode) -> str:
         if candidate in ASSIGNMENT_IDS:
             return candidate
     grade_ids = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in notebook.cells}
-    from autograder.graders import questions_of
     best = max(ASSIGNMENT_IDS, key=lambda a: len(grade_ids & set(questions_of(a))))
     if not grade_ids & set(questions_of(best)):
         raise SubmissionError(f"{path}: cannot tell which assignment this is; pass --assignment")

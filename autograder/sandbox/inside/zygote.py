@@ -226,8 +226,7 @@ def main() -> None:
     threads = len(os.listdir("/proc/self/task"))
     problem = problem or ("" if threads == 1 else f"{threads} threads after warming up: unsafe to fork")
     signal.signal(signal.SIGCHLD, lambda *_: zygote.reap())
-    control.send(json.dumps({"ok": not problem, "ready": True, "message": problem,
-                             "memory_extra": zygote.memory_extra}).encode())
+    control.send(json.dumps({"ok": not problem, "ready": True, "message": problem}).encode())
     while not problem:
         data, fds, _, _ = socket.recv_fds(control, 1 << 16, 4)
         if not data:

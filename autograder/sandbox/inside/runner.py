@@ -1,7 +1,7 @@
 """Runs inside the sandbox: executes a submission's code cells and answers the grader's calls over a JSON-lines pipe.
 
 Started as `python runner.py`; the grader writes one request per line on stdin and reads one reply per line.
-Only plain data leaves this process (see wire.py). Student output goes to a capped buffer, never the pipe.
+Only plain data leaves this process (see wire.py). Student output is dropped, never sent.
 """
 from __future__ import annotations
 
@@ -12,36 +12,17 @@ import traceback
 
 import wire
 
-OUTPUT_CAP = 20_000
-FORBIDDEN = {"torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention.forward",
-             "torch.nn.functional.multi_head_attention_forward"}
-
-
-class CappedText:
-    """A write-only text stream that keeps the first OUTPUT_CAP characters and drops the rest."""
-
-    def __init__(self):
-        self.parts, self.size, self.dropped = [], 0, 0
+class Discard:
+    """A write-only text stream that drops everything: student output never leaves the sandbox."""
 
     def write(self, text) -> int:
-        text = str(text)
-        room = OUTPUT_CAP - self.size
-        self.parts.append(text[:max(room, 0)])
-        self.size += min(len(text), max(room, 0))
-        self.dropped += max(len(text) - max(room, 0), 0)
-        return len(text)
+        return len(str(text))
 
     def flush(self):
         pass
 
     def isatty(self) -> bool:
         return False
-
-    def take(self) -> str:
-        """Everything written since the last take (capped), with a note of how much was dropped."""
-        text = "".join(self.parts) + (f"\n… [{self.dropped} characters dropped]" if self.dropped else "")
-        self.parts, self.size, self.dropped = [], 0, 0
-        return text
 
 
 class SoftTimeout(BaseException):
@@ -57,7 +38,7 @@ class Runner:
 
     def __init__(self):
         self.namespace = {"__name__": "__main__", "display": lambda *a, **k: None}
-        self.output = CappedText()
+        self.output = Discard()
         self.forbidden_calls = 0
         self.model = self.tokenizer = None
 
@@ -79,7 +60,6 @@ class Runner:
             reply = {"ok": False, "kind": "timeout", "message": "time limit exceeded"}
         finally:
             signal.alarm(0)
-        reply["stdout"] = self.output.take()
         return reply
 
     def exec_cell(self, source: str, cell: int) -> dict:

@@ -8,12 +8,11 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from autograder.batch_submissions import BatchError, Task
+from autograder.batch.submissions import BatchError, Task
 
 ROOT = Path(__file__).resolve().parent.parent
-GRADING_CODE = ("assignments", "autograder/graders", "autograder/sandbox", "autograder/check.py",
-                "autograder/probes.py", "autograder/scoring.py", "autograder/diagnosis.py",
-                "autograder/submission.py", "autograder/result.py")
+GRADING_CODE = ("assignments", "autograder/submission", "autograder/sandbox", "autograder/probes.py",
+                "autograder/graders", "autograder/scoring.py", "autograder/result.py", "autograder/check.py")
 """The code whose change makes every stored result stale (reports and the CLI are not in it)."""
 
 

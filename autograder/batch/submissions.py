@@ -5,8 +5,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assignments import ASSIGNMENT_IDS
-from autograder.graders import questions_of
+from assignments import ASSIGNMENT_IDS, questions_of
 from autograder.result import ErrorRecord, QuestionResult, Result
 from autograder.submission import MAX_NOTEBOOK_BYTES
 

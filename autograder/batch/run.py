@@ -6,16 +6,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.batch_ledger import (GRADING_CODE, append_row, exclusive_lock, grading_stamp, read_ledger,
+from assignments import questions_of
+from autograder.batch.ledger import (append_row, exclusive_lock, grading_stamp, read_ledger,
                                      still_valid, write_ledger)
-from autograder.batch_submissions import BatchError, Task, error_result, find_submissions
-from autograder.batch_workers import executor_for, grade_notebook
-from autograder.graders import questions_of
+from autograder.batch.submissions import Task, error_result, find_submissions
+from autograder.batch.workers import executor_for
 from autograder.result import Result
 from autograder.sandbox.session import Limits
-
-__all__ = ["BatchError", "BatchSummary", "GRADING_CODE", "Task", "error_result", "find_submissions", "grade",
-           "grade_notebook", "grading_stamp", "read_ledger", "write_exports", "write_ledger"]
 
 
 @dataclass

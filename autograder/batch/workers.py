@@ -8,7 +8,7 @@ import threading
 from contextlib import suppress
 from pathlib import Path
 
-from autograder.batch_submissions import BatchError, Task, error_result
+from autograder.batch.submissions import BatchError, Task, error_result
 from autograder.result import ErrorRecord
 from autograder.sandbox.session import Limits
 from autograder.submission import SubmissionError
@@ -122,7 +122,7 @@ def _start_warm_worker(limits: Limits, assignment: str) -> None:
     warm_start(limits)
     if _PREWARM.acquire(blocking=False):
         with suppress(Exception):  # only a head start: grading loads whatever this could not
-            from autograder.graders import key_module
+            from assignments import key_module
             import autograder.check  # noqa: F401  (torch, pytest, the probes)
             key = key_module(assignment)
             if hasattr(key, "load_model"):
