@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.sandbox import cgroup
+from autograder.sandbox.privileges import Identity
 
 
 @dataclass(frozen=True)
@@ -68,26 +69,32 @@ def sandbox_env(directory: Path, isolation: str) -> dict[str, str]:
            "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1",
            "PYTHONDONTWRITEBYTECODE": "1", "TOKENIZERS_PARALLELISM": "false", "LANG": "C.UTF-8",
            "ATTN_SANDBOX": str(directory)}  # marks every process of this sandbox (tests look for leftovers)
+    if isolation == "process":  # the shared scratch directories are read-only to an unprivileged sandbox
+        env["TMPDIR"] = home
     if os.environ.get("ATTN_BERT_MODEL"):
         env["ATTN_BERT_MODEL"] = str(Path(os.environ["ATTN_BERT_MODEL"]).resolve())
     return env
 
 
-def set_limits(limits: Limits, isolation: str, memory: int | None = None, group: Path | None = None) -> None:
+def set_limits(limits: Limits, isolation: str, memory: int | None = None, group: Path | None = None,
+               identity: Identity | None = None) -> None:
     """Apply the resource limits to this process (run between fork and exec): its pids cgroup `group` (see
-    cgroup.py) and rlimits; `memory` overrides limits.memory."""
+    cgroup.py), then `identity` (an unprivileged sandbox, see privileges.py), then rlimits; `memory` overrides
+    limits.memory."""
     memory = limits.memory if memory is None else memory
     cgroup.join(group)
+    if identity is not None:
+        identity.become()
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size, limits.file_size))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if isolation == "bwrap":  # per user namespace, so only the sandbox's own processes count (root: see cgroup.py)
+    if isolation == "bwrap" or identity is not None:  # only the sandbox's own processes count (root: cgroup.py)
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
 
 
-def kill_tree(proc: subprocess.Popen, marker_dir: Path) -> None:
+def kill_tree(proc: subprocess.Popen, marker_dir: Path, identity: Identity | None = None) -> None:
     """SIGKILL `proc`'s process group, then its sandbox's cgroup, then every process whose environment carries
-    `marker_dir`'s marker."""
+    `marker_dir`'s marker, then every process running as the sandbox's own `identity`."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -101,6 +108,8 @@ def kill_tree(proc: subprocess.Popen, marker_dir: Path) -> None:
     proc.wait()
     cgroup.kill_all(marker_dir)
     cgroup.kill_until_gone(lambda: _marked_processes(marker_dir), timeout=10)
+    if identity is not None:
+        cgroup.kill_until_gone(identity.processes, timeout=10)
 
 
 def _marked_processes(sandbox_dir: Path) -> list[int]:

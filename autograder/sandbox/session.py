@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.sandbox import cgroup
+from autograder.sandbox import cgroup, privileges
 from autograder.sandbox.inside import wire
 from autograder.result import ERROR_KINDS, ErrorRecord
 from autograder.submission import Cell
@@ -57,6 +57,8 @@ class Sandbox:
         for name in RUNNER_FILES:
             shutil.copy(INSIDE / name, self._dir / name)
         (self._dir / "work").mkdir()
+        self.identity = self._unprivileged() if self.isolation == "process" else None
+        """Who the interpreter runs as in the process fallback (None: the grader's own user, or bubblewrap's)."""
 
     # ------------------------------------------------------------ life cycle
 
@@ -93,6 +95,20 @@ class Sandbox:
         return self._request({"op": "get", "name": name}, self.limits.call_timeout)
 
     # ------------------------------------------------------------ internals
+
+    def _unprivileged(self) -> privileges.Identity | None:
+        """As root, a fresh unprivileged identity owning the sandbox's directory, with the key out of its reach;
+        otherwise (or where the key stays readable) a `no-privilege-drop` error record, and a warning."""
+        if not privileges.can_drop():
+            _exposed(self.errors, privileges.NOT_ROOT)
+            return None
+        identity = privileges.new_identity()
+        for path in (self._dir, self._dir / "work"):
+            os.chown(path, identity.uid, identity.gid)
+        readable = privileges.guard(identity, [self._dir])
+        if readable:
+            _exposed(self.errors, privileges.STILL_READABLE.format(paths=", ".join(readable[:3])))
+        return identity
 
     def _exec(self, cell: Cell) -> Reply:
         started = time.monotonic()
@@ -187,11 +203,23 @@ class ColdStart:
         return subprocess.Popen(
             sandbox._command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             cwd=sandbox._dir / "work", env=sandbox._env(), start_new_session=True,
-            preexec_fn=lambda: set_limits(limits, isolation, group=group))
+            preexec_fn=lambda: set_limits(limits, isolation, group=group, identity=sandbox.identity))
 
     def stop(self, sandbox: Sandbox, proc: subprocess.Popen) -> None:
         """SIGKILL the process group, then every process carrying the sandbox's marker, until none is left."""
-        kill_tree(proc, sandbox._dir)
+        kill_tree(proc, sandbox._dir, sandbox.identity)
+
+
+def _exposed(errors: list[ErrorRecord], message: str) -> None:
+    """Record that the student's code could read the key, and say so on the terminal (once per process)."""
+    global _warned
+    errors.append(ErrorRecord(-1, "no-privilege-drop", message))
+    if not _warned:
+        _warned = True
+        print(f"attn-grade: WARNING: {message}", file=sys.stderr)
+
+
+_warned = False
 
 
 def _encode_arg(value):
