@@ -16,6 +16,7 @@ def render_table(result: Result, lang: str = "en", feedback: bool = True) -> str
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
     total = "总分" if lang == "zh" else "total"
     out = [f"{result.assignment} — {result.notebook}", line(header), line(["-" * w for w in widths])]
+    out[:0] = [f"!!! {e.message} !!!" for e in result.errors if e.kind == "no-privilege-drop"]
     out += [line(r) for r in rows]
     out.append(f"{total}: {result.score:g}/{result.max_score:g}   (isolation: {result.isolation}, "
                f"{result.duration_s:.1f} s)")
