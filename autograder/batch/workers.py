@@ -90,6 +90,14 @@ def _warm_pool(workers: int, args: tuple):
     return pool
 
 
+def start_warm_workers(workers: int, limits: Limits, assignment: str) -> None:
+    """Start the kept pool of warm workers now rather than at the first notebook, for a long-lived caller (the class
+    service): each worker's zygote warms up, and the grading stack and `assignment`'s key load, before work arrives."""
+    pool = _warm_pool(workers, (assignment, "en", limits))
+    for _ in range(workers):
+        pool.submit(bool)  # each submission starts one more thread while the others are still warming up
+
+
 def _run_dask(jobs: list[Task], args: tuple, address: str, warm: bool):
     from distributed import Client, as_completed
     try:
