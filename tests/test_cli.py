@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from autograder.result import STATUSES, Result
-from conftest import make_submission, release_notebook, source_notebook
+from support.notebooks import make_submission, release_notebook, source_notebook
 
 
 def _attn_grade(*args: str) -> subprocess.CompletedProcess:

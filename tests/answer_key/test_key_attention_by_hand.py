@@ -6,7 +6,6 @@ import itertools
 import json
 import math
 import re
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,8 +13,9 @@ import torch.nn.functional as F
 
 from assignments import attention_by_hand as key
 from assignments.mistakes import MISTAKES
+from support.notebooks import ROOT
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = ROOT
 SPEC = REPO.parent / "shared" / "SPEC.md"
 NOTEBOOK = REPO / "source" / "attention_by_hand" / "attention_by_hand.ipynb"
 DTYPES = [torch.float32, torch.float64]

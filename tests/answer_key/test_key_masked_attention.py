@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -10,8 +9,9 @@ import torch.nn.functional as F
 
 from assignments import masked_attention as key
 from assignments.mistakes import MISTAKES
+from support.notebooks import source_notebook
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "source" / "masked_attention" / "masked_attention.ipynb"
+NOTEBOOK = source_notebook("masked_attention")
 SHAPES = [(1, 4), (5, 3), (2, 6, 4), (2, 3, 7, 5)]   # (..., L, d): 2-D with L = 1, 2-D, 3-D, 4-D
 DTYPES = [torch.float32, torch.float64]
 TOL = {torch.float32: 1e-5, torch.float64: 1e-12}

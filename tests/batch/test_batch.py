@@ -19,7 +19,7 @@ from assignments.mistakes import explain
 from autograder.batch import BatchError, grade, read_ledger
 from autograder.cli import main
 from assignments import questions_of
-from helpers_batch import (CLASS, ID, LIMITS, build_class, class_base, copy_students, graded_class, ledger_students,
+from support.classes import (CLASS, ID, LIMITS, build_class, class_base, copy_students, graded_class, ledger_students,
                            tree_digest)
 
 ATTN_GRADE = Path(sys.executable).parent / "attn-grade"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from autograder.batch import grade
-from helpers_batch import ID, LIMITS, copy_students, graded_class, ledger_students, verdicts
+from support.classes import ID, LIMITS, copy_students, graded_class, ledger_students, verdicts
 
 STUDENTS = ["01-right", "03-partial", "04-forbidden"]
 

@@ -14,7 +14,7 @@ from nbgrader.utils import determine_grade
 
 from autograder.nbgrader_plugin import record_result
 from autograder.result import ErrorRecord, QuestionResult, Result
-from helpers_batch import ID, graded_class, tree_digest
+from support.classes import ID, graded_class, tree_digest
 
 NBGRADER = Path(sys.executable).parent / "nbgrader"
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)

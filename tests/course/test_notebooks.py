@@ -11,7 +11,7 @@ from assignments import ASSIGNMENT_IDS
 from assignments import questions_of
 from autograder.release import copy_course, generate_release
 from autograder.submission import SELF_CHECK_ID
-from conftest import release_notebook, source_notebook
+from support.notebooks import release_notebook, source_notebook
 
 SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
 

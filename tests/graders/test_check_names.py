@@ -12,7 +12,7 @@ from assignments.quiz import Text
 from autograder.check import check
 from autograder.graders.framework import ZH_NAME, Outcome, check_name
 from autograder.scoring import score_question
-from conftest import release_notebook
+from support.notebooks import release_notebook
 
 ASSIGNMENTS = ("attention_by_hand", "masked_attention", "bert_heads")
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -9,7 +9,7 @@ from assignments.quiz import Text
 from autograder.check import check
 from autograder.graders.framework import _outcome
 from autograder.scoring import score_question
-from conftest import source_notebook
+from support.notebooks import source_notebook
 
 SECRET = "0.7071"
 """A number the grader's own exception message happens to hold (as an assertion's repr could)."""

@@ -65,7 +65,7 @@ def test_buggy_sdpa_is_diagnosed(mistake, submission):
 
 def test_released_notebook_scores_zero_as_not_implemented():
     """Does the blank student notebook grade to 0 with not-implemented everywhere, without crashing?"""
-    from conftest import release_notebook
+    from support.notebooks import release_notebook
     result = check(release_notebook("attention_by_hand"))
     assert result.score == 0
     assert all(q.mistakes == ["not-implemented"] for q in result.questions)

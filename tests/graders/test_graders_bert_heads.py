@@ -7,7 +7,8 @@ import pytest
 
 from assignments import bert_heads as key
 from autograder.check import check
-from conftest import blank_answers, make_submission, source_notebook
+from support.answers import ENTROPY_LOG2, PLOT_TRANSPOSED
+from support.notebooks import blank_answers, make_submission, source_notebook
 
 pytestmark = pytest.mark.slow
 
@@ -25,10 +26,6 @@ def get_attentions(model, tokenizer, text):
     tokens = tokenizer.convert_ids_to_tokens(inputs["input_ids"][0].tolist())
     attn = torch.stack(outputs.attentions)[:, 0].float()
     return tokens[1:-1], attn[..., 1:-1, 1:-1]          # without [CLS] and [SEP]
-'''
-ENTROPY_LOG2 = '''\
-def head_entropy(attn):
-    return -(torch.xlogy(attn, attn) / math.log(2)).sum(dim=-1).mean(dim=-1)   # bits
 '''
 ENTROPY_SUMMED = '''\
 def head_entropy(attn):
@@ -72,17 +69,6 @@ def find_head(attn, tokens, source, target):
     scores = attn[:, :, i, j]
     layer, head = divmod(int(scores.argmax()), scores.shape[1])
     return layer, head
-'''
-PLOT_TRANSPOSED = '''\
-def plot_attention(attn, tokens, layer, head):
-    fig = Figure(figsize=(6, 5))
-    ax = fig.add_subplot()
-    image = ax.imshow(attn[layer, head].T.numpy())      # keys as rows
-    ax.set_xticks(range(len(tokens)), tokens, rotation=90)
-    ax.set_yticks(range(len(tokens)), tokens)
-    ax.set_title(f"Layer {layer}, Head {head}")
-    fig.colorbar(image, ax=ax)
-    return fig
 '''
 
 ALTERNATIVES = {

@@ -8,7 +8,8 @@ import torch
 
 from assignments import masked_attention as key
 from autograder.check import check
-from conftest import blank_answers, make_submission, source_notebook
+from support.answers import CAUSAL_MASK, MSA_TEMPLATE, RIGHT
+from support.notebooks import blank_answers, make_submission, source_notebook
 from autograder.graders.diagnosis import weight_signatures
 
 SOURCE = source_notebook("masked_attention")
@@ -16,30 +17,7 @@ AUTO_QUESTIONS = list(key.POINTS)
 
 # ---------------------------------------------------------------- answer cells, as a student would write them
 
-CAUSAL_MASK = {
-    "triu-instead-of-tril": "def causal_mask(seq_len):\n"
-                            "    return torch.triu(torch.ones(seq_len, seq_len, dtype=torch.bool))\n",
-    "no-tril": "def causal_mask(seq_len):\n    return torch.ones(seq_len, seq_len, dtype=torch.bool)\n",
-    "mask-inverted": "def causal_mask(seq_len):\n"
-                     "    return ~torch.tril(torch.ones(seq_len, seq_len, dtype=torch.bool))\n",
-}
 
-MSA_TEMPLATE = '''\
-def masked_self_attention(Q, K, V, padding_mask=None):
-    L, d_k = Q.shape[-2], Q.shape[-1]
-    allowed = {causal}
-    if padding_mask is not None:
-        allowed = allowed & {padding}
-    scores = {scores}
-    weights = {softmax}
-    return weights @ V, weights
-'''
-RIGHT = {
-    "causal": "torch.tril(torch.ones(L, L, dtype=torch.bool))",
-    "padding": "padding_mask.bool()[..., None, :]",
-    "scores": "Q @ K.transpose(-2, -1) / math.sqrt(d_k)",
-    "softmax": 'torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1).masked_fill(~allowed, 0.0)',
-}
 MSA_BUGS = {  # mistake id -> the part of the function that is written wrong
     "triu-instead-of-tril": {"causal": "torch.triu(torch.ones(L, L, dtype=torch.bool))"},
     "no-tril": {"causal": "torch.ones(L, L, dtype=torch.bool)"},

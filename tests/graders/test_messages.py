@@ -11,7 +11,7 @@ from assignments.mistakes import MISTAKES, explain
 from autograder.check import check
 from assignments import key_module
 from autograder.reports.html import render_feedback_page
-from conftest import make_submission, source_notebook
+from support.notebooks import make_submission, source_notebook
 
 # SPEC §5 "Mistake ids": fixed names that tools, tests and instructors depend on.
 SPEC_MISTAKE_IDS = (

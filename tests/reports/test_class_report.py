@@ -5,8 +5,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from helpers_batch import graded_class
-from test_feedback_html import assert_drawn
+from support.classes import graded_class
+from support.pages import assert_drawn
 
 LOADING = ("src", "srcset", "poster", "data", "background", "xlink:href", "action")
 """Attributes whose URL a browser fetches by itself (an `<a href>` is only followed when clicked)."""

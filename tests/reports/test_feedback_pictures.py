@@ -19,11 +19,10 @@ from autograder.cli import main
 from autograder.graders.evidence import Evidence, Kept
 from autograder.reports.html import render_feedback_page
 from autograder.reports.pictures import draw, evidence_figures
-from conftest import make_submission, source_notebook
-from helpers_batch import CLASS, ID, LIMITS, graded_class
-from test_feedback_html import assert_drawn, assert_self_contained
-from test_graders_bert_heads import ENTROPY_LOG2, PLOT_TRANSPOSED
-from test_graders_masked_attention import CAUSAL_MASK, MSA_TEMPLATE, RIGHT
+from support.notebooks import make_submission, source_notebook
+from support.classes import CLASS, ID, LIMITS, graded_class
+from support.pages import assert_drawn, assert_self_contained
+from support.answers import CAUSAL_MASK, ENTROPY_LOG2, MSA_TEMPLATE, PLOT_TRANSPOSED, RIGHT
 
 MSA = "masked_self_attention"
 CAUSAL = ("causal_mask", MSA, "padding_mask")

@@ -16,8 +16,9 @@ from autograder.check import check
 from autograder.sandbox.session import Limits, Sandbox, bwrap_available
 from autograder.submission import Cell
 from autograder.sandbox.warm import warm_start
-from helpers_batch import LIMITS, build_class, verdicts
-from test_hostile_submissions import CANARY, FAST, ROOT, SCENARIOS, _repo_snapshot
+from support.classes import LIMITS, build_class, verdicts
+from support.hostile import CANARY, FAST, SCENARIOS
+from support.notebooks import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +84,6 @@ def test_hostile_submission_is_contained_on_the_warm_path(scenario, submission):
     """Through the shared zygote: the same score as cold, nothing left running, nothing written outside?"""
     changes, expected_score, error_kinds = SCENARIOS[scenario]
     notebook = submission("attention_by_hand", scenario, **changes)
-    before = _repo_snapshot()
 
     result = check(notebook, limits=FAST, warm=True)
 
@@ -93,7 +93,6 @@ def test_hostile_submission_is_contained_on_the_warm_path(scenario, submission):
         assert result.score == pytest.approx(expected_score), result.to_json(indent=1)
     assert error_kinds <= {e.kind for e in result.errors}
     assert not _leftovers(zygote)
-    assert _repo_snapshot() == before
     assert not (ROOT / CANARY).exists() and not Path(f"/tmp/{CANARY}").exists()
     assert not (Path.home() / CANARY).exists()
 

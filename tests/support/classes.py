@@ -11,9 +11,9 @@ import nbformat
 
 from autograder.release import copy_course, generate_release
 from autograder.sandbox.session import Limits
+from support.notebooks import ROOT
 
 ID = "attention_by_hand"
-ROOT = Path(__file__).resolve().parent.parent
 LIMITS = Limits(cell_timeout=10, call_timeout=10)
 """Short timeouts so the hostile submission's infinite loop costs seconds; nbgrader gets the same ones."""
 MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
