@@ -7,11 +7,11 @@ import pytest
 
 from support.notebooks import ROOT
 
-STAGES = ("assignments", "autograder.result", "autograder.submission", "autograder.sandbox", "autograder.probes",
+STAGES = ("assignments", "autograder.files", "autograder.result", "autograder.submission", "autograder.sandbox", "autograder.probes",
           "autograder.graders", "autograder.scoring", "autograder.reports", "autograder.check", "autograder.batch",
           "autograder.export", "autograder.service", "autograder")
 """The stages in the order data flows through them: the answer key and the Result types first (every stage reads
-them), `check` (one notebook through every stage, its pictures included) before the stages that grade many, and
+them, and writing files), `check` (one notebook through every stage, its pictures included) before the stages that grade many, and
 `autograder` alone for the front ends (cli, demo, release, selfcheck, nbgrader_plugin)."""
 INSIDE = "autograder.sandbox.inside"
 MAX_LINES = 300

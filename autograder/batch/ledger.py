@@ -8,6 +8,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
+from autograder.files import write_atomically
 from autograder.batch.submissions import BatchError, Task
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,13 +48,7 @@ def read_ledger(path: Path) -> dict[str, dict]:
 
 def write_ledger(path: Path, rows) -> None:
     """Replace a results.jsonl atomically with `rows`, one JSON object per line."""
-    partial = path.with_name(path.name + ".tmp")  # only the lock holder writes it
-    with open(partial, "w", encoding="utf-8") as tmp:
-        for row in rows:
-            tmp.write(json.dumps(row, ensure_ascii=False) + "\n")
-        tmp.flush()
-        os.fsync(tmp.fileno())
-    os.replace(partial, path)
+    write_atomically(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
 
 
 def append_row(ledger, row: dict) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from assignments.mistakes import MISTAKES, explain
 from autograder.reports.html import COLOURS, FONTS, data_uri
+from autograder.files import write_atomically
 from autograder.result import Result
 
 TOP_MISTAKES = 10
@@ -91,10 +92,7 @@ def write_class_report(results: list[Result], path: str | Path, *, assignment: s
     Returns:
         The path written.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_class_report(results, assignment=assignment, lang=lang), encoding="utf-8")
-    return path
+    return write_atomically(path, render_class_report(results, assignment=assignment, lang=lang))
 
 
 def render_class_report(results: list[Result], *, assignment: str, lang: str = "en") -> str:

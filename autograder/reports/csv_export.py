@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import csv
-import os
+import io
 from pathlib import Path
 
+from autograder.files import write_atomically
 from autograder.result import Result
 
 FIXED_COLUMNS = ("student", "score", "max_score")
@@ -40,16 +41,12 @@ def write_grades_csv(results: list[Result], path: str | Path, questions: list[st
     Returns:
         The path written.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     header, rows = grade_rows(results, questions)
-    partial = path.with_name(path.name + ".tmp")
-    with open(partial, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    os.replace(partial, path)
-    return path
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return write_atomically(path, text.getvalue())
 
 
 def _number(value: float) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from assignments.mistakes import MISTAKES
 from assignments.quiz import Text
+from autograder.files import write_atomically
 from autograder.result import QuestionResult, Result
 
 FONTS = ('"Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", '
@@ -106,10 +107,7 @@ def write_feedback_page(result: Result, path: str | Path, lang: str = "en",
     Returns:
         The path written.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_feedback_page(result, lang, figures), encoding="utf-8")
-    return path
+    return write_atomically(path, render_feedback_page(result, lang, figures))
 
 
 def _summary(result: Result, lang: str) -> str:
