@@ -197,5 +197,84 @@ def roster_instructor_command(data):
     click.echo(add_instructor(_store(data)))
 
 
+# ---------------------------------------------------------------- export (Gradescope, Canvas)
+
+from autograder.reports.gradescope import VISIBILITIES  # noqa: E402  (light: the Result dataclasses only)
+
+@main.group("export")
+def export_group():
+    """Exports for platforms outside a JupyterHub: a Gradescope autograder zip, a Canvas gradebook import.
+
+    Example:
+
+        attn-grade export gradescope --assignment masked_attention --out autograder.zip
+    """
+
+
+@export_group.command("gradescope")
+@click.option("--assignment", required=True, help="Assignment id (attention_by_hand, masked_attention, bert_heads).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The autograder zip to write.")
+@click.option("--visibility", type=click.Choice(VISIBILITIES),
+              default="after_published", show_default=True, help="When students see the tests and the summary.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=default_lang, show_default="from the locale",
+              help="Language of the feedback.")
+def export_gradescope_command(assignment, out, visibility, lang):
+    """Write Gradescope's autograder zip (setup.sh and run_autograder at its root) for one assignment.
+
+    Upload it as a programming assignment's autograder; see the README for the settings. Exit status 2 for an
+    unknown assignment.
+
+    Example:
+
+        attn-grade export gradescope --assignment masked_attention --out autograder.zip
+    """
+    from autograder.export.gradescope_zip import build_autograder_zip
+    try:
+        path = build_autograder_zip(assignment, out, visibility=visibility, lang=lang)
+    except ValueError as exc:
+        click.echo(f"attn-grade: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"wrote {path}: upload it on Gradescope (Configure Autograder → Zip file upload)")
+
+
+@export_group.command("canvas")
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--roster", required=True, type=click.Path(dir_okay=False), metavar="CANVAS.csv",
+              help="The gradebook exported from Canvas (Grades → Export → Export Entire Gradebook).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), metavar="IMPORT.csv",
+              help="The CSV to import into Canvas (Grades → Import).")
+@click.option("--column", metavar="NAME",
+              help="Gradebook column to fill: its header or its title without (id)  [default: the assignment id; "
+                   "a new name adds a new assignment]")
+@click.option("--map", "mapping", type=click.Path(dir_okay=False), metavar="MAP.csv",
+              help="student,login rows when student names in results.jsonl are not Canvas SIS Login IDs.")
+def export_canvas_command(out_dir, roster, out, column, mapping):
+    """Fill a Canvas gradebook export with the scores of OUT_DIR/results.jsonl (an `attn-grade grade` output).
+
+    Students are matched on SIS Login ID (or through --map). Only the chosen column of matched students
+    changes; the Points Possible row and every other column stay as exported. Exit status 0 when every graded
+    student was placed, 1 when some were not (listed on stderr; the file is still written), 2 for unusable
+    input (a missing file, no results, no SIS Login ID column).
+
+    Example:
+
+        attn-grade export canvas grades/masked_attention --roster canvas.csv --out canvas-import.csv
+    """
+    from autograder.export.canvas import CanvasError, export_canvas
+    try:
+        fill = export_canvas(out_dir, roster, out, column=column, mapping=mapping)
+    except CanvasError as exc:
+        click.echo(f"attn-grade: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"wrote {out}: {fill.filled} scores in column {fill.column!r}")
+    if fill.without_result:
+        click.echo(f"attn-grade: no result for {len(fill.without_result)} gradebook students (left as exported): "
+                   f"{', '.join(fill.without_result)}", err=True)
+    if fill.not_in_gradebook:
+        click.echo(f"attn-grade: {len(fill.not_in_gradebook)} graded students are not in the gradebook (pass --map "
+                   f"student,login): {', '.join(fill.not_in_gradebook)}", err=True)
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()
