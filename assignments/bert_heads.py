@@ -108,6 +108,12 @@ def offset_attention(attn: torch.Tensor, offset: int) -> torch.Tensor:
     return diagonal.sum(dim=-1) / L                                   # (...)   divide by all L queries
 
 
+POSITIONAL = {"previous": -1, "next": +1, "self": 0}
+"""classify_head's positional labels and their offsets."""
+SPECIAL = {"cls": "[CLS]", "sep": "[SEP]", "punct": PUNCT}
+"""classify_head's special-token labels and their targets."""
+
+
 def classify_head(head_attn: torch.Tensor, tokens: list[str]) -> str:
     """Name the pattern of one head [L, L]: previous / next / self, cls / sep / punct, broad or mixed.
 
@@ -117,18 +123,18 @@ def classify_head(head_attn: torch.Tensor, tokens: list[str]) -> str:
     """
     head_attn = torch.as_tensor(head_attn)
     assert head_attn.dim() == 2 and head_attn.shape[0] == head_attn.shape[1] == len(tokens)
-    positional = {"previous": offset_attention(head_attn, -1),
-                  "next": offset_attention(head_attn, +1),
-                  "self": offset_attention(head_attn, 0)}
-    special = {"cls": token_attention(head_attn, tokens, "[CLS]"),
-               "sep": token_attention(head_attn, tokens, "[SEP]"),
-               "punct": token_attention(head_attn, tokens, PUNCT)}
-    for scores, threshold in ((positional, 0.5), (special, 0.6)):
-        name = max(scores, key=lambda k: float(scores[k]))  # max keeps the first of equal scores
-        if float(scores[name]) >= threshold:
+    shares = {name: offset_attention(head_attn, offset) for name, offset in POSITIONAL.items()}
+    shares |= {name: token_attention(head_attn, tokens, targets) for name, targets in SPECIAL.items()}
+    return label_from_measures(shares, head_entropy(head_attn), len(tokens))
+
+
+def label_from_measures(shares: dict[str, float], entropy: float, L: int) -> str:
+    """classify_head's rule on one head's measures: `shares` by label (POSITIONAL and SPECIAL), entropy in nats."""
+    for names, threshold in ((POSITIONAL, 0.5), (SPECIAL, 0.6)):
+        name = max(names, key=lambda k: float(shares[k]))  # max keeps the first of equal scores
+        if float(shares[name]) >= threshold:
             return name
-    L = len(tokens)
-    if L > 1 and float(head_entropy(head_attn)) / math.log(L) >= 0.78:
+    if L > 1 and float(entropy) / math.log(L) >= 0.78:
         return "broad"
     return "mixed"
 

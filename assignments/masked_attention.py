@@ -137,6 +137,11 @@ def _fill_with_zero(scores, allowed):
     return torch.softmax(scores.masked_fill(~allowed, 0.0), dim=-1)
 
 
+def _seed_fill(scores, allowed):
+    """The tutorial's masked_fill(mask == 0, -1e9) without zeroing after: a row with no allowed key comes out uniform."""
+    return torch.softmax(scores.masked_fill(~allowed, -1e9), dim=-1)
+
+
 def _nan_on_empty_rows(scores, allowed):
     """nan-on-fully-masked-row: -inf fill and softmax, leaving NaN on rows with no allowed key."""
     return torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1)
@@ -301,7 +306,7 @@ VARIANTS: dict[str, dict[str, object]] = {
         "no-tril": _variant(causal=_no_mask),
         "mask-after-softmax": _variant(softmax=_zero_after_softmax),
         "mask-filled-with-zero": _variant(softmax=_fill_with_zero),
-        "mask-inverted": _variant(causal=_inverted_mask),
+        "mask-inverted": _variant(causal=_inverted_mask, softmax=_seed_fill),  # masked_fill(tril == 1, -1e9)
         "missing-scale": _variant(scores=_unscaled_scores),
         "scale-by-dk": _variant(scores=_scores_over_dk),
         "softmax-wrong-dim": _variant(softmax=_softmax_over_queries),

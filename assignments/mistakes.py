@@ -24,9 +24,10 @@ MISTAKES: dict[str, Text] = {
         "The mask has no effect: blocked positions (mask == 0) still receive attention. Before the softmax, "
         "fill them with a very negative number (masked_fill)."),
     "mask-inverted": Text(
-        "mask 的含义反了:应该屏蔽 mask == 0(或 False)的位置,你屏蔽了允许的位置。检查 masked_fill 的条件。",
+        "mask 的含义反了:应该屏蔽 mask == 0(或 False)的位置,你屏蔽了允许的位置。检查 masked_fill 的条件"
+        "(例如写成了 mask == 1 或多了一个 ~)。",
         "The mask is inverted: positions where mask == 0 (False) are the blocked ones; yours blocks the allowed "
-        "ones. Check the condition given to masked_fill."),
+        "ones. Check the condition given to masked_fill (e.g. mask == 1, or a ~ too many)."),
     "forbidden-api": Text(
         "这道题要求自己实现注意力:调用 torch.nn.functional.scaled_dot_product_attention 或 nn.MultiheadAttention 不得分。",
         "This question asks you to implement attention yourself: calling "
@@ -52,9 +53,13 @@ MISTAKES: dict[str, Text] = {
         "padding_mask has no effect: padding keys (False) still receive attention. Combine it with the causal "
         "mask (logical and), shaped [..., 1, L] so it broadcasts over the keys."),
     "nan-on-fully-masked-row": Text(
-        "某个查询的所有键都被屏蔽时出现了 NaN(-inf 全行做 softmax)。把这样的行的权重设为 0(例如 torch.nan_to_num 或按行判断),输出也就为 0。",
-        "A query whose keys are all blocked produces NaN (softmax of a row of -inf). Set such rows' weights to 0 "
-        "(e.g. torch.nan_to_num or a per-row check), which makes their output 0 too."),
+        "某个查询的所有键都被屏蔽时,它的权重应全为 0、输出为 0。你的结果在这样的行上是 NaN(整行 -inf 做 softmax),"
+        "或是平均分给所有键的均匀权重(整行填成同一个很小的数,如 -1e9 或 torch.finfo(dtype).min,softmax 后变成 1/L)。"
+        "softmax 之后把被屏蔽的位置再置 0(masked_fill(~allowed, 0.0)),这样的行和它的输出就都是 0。",
+        "A query whose keys are all blocked must get all-zero weights and a zero output. Yours gets NaN there (a "
+        "softmax of a row of -inf) or the same weight on every key (the whole row filled with one very negative "
+        "number, such as -1e9 or torch.finfo(dtype).min, comes out of the softmax as 1/L). After the softmax, zero "
+        "the blocked positions again (masked_fill(~allowed, 0.0)): such rows and their output become 0."),
     "not-a-softmax": Text(
         "这不是 softmax,而是 s / Σs(教程表格里的数字正是这么算出来的)。softmax 是 exp(s) / Σ exp(s)。",
         "This is not a softmax but s / Σs (which is how the tutorial's table was computed). "

@@ -10,7 +10,8 @@ def score_question(question_id: str, points: float, outcomes: list[Outcome], lan
                    manual: bool = False) -> QuestionResult:
     """One question's result from its checks: score = points × (weight passed / total weight).
 
-    A `zero_question` failure (e.g. forbidden-api) scores the whole question 0.
+    A `zero_question` failure (forbidden-api, a failed validity gate) scores the whole question 0. Notes of checks
+    that passed on the student's own helper values (error carried forward) go into the feedback.
     """
     if manual:
         return QuestionResult(question_id, 0.0, points, "manual", feedback=_manual_note(lang))
@@ -24,21 +25,23 @@ def score_question(question_id: str, points: float, outcomes: list[Outcome], lan
     failures = [o for o in outcomes if not o.passed]
     status = ("passed" if not failures else "partial" if score > 0 else
               "error" if all(o.errored for o in failures) else "failed")
-    checks = [CheckResult(o.name.in_lang(lang), o.passed, "" if o.passed else o.message.in_lang(lang))
-              for o in outcomes]
-    return QuestionResult(question_id, score, points, status, mistakes, _feedback(mistakes, failures, lang), checks)
+    checks = [CheckResult(o.name.in_lang(lang), o.passed, o.message.in_lang(lang)) for o in outcomes]
+    notes = list(dict.fromkeys(o.message.in_lang(lang) for o in outcomes if o.passed and o.message.en))
+    return QuestionResult(question_id, score, points, status, mistakes, _feedback(mistakes, failures, notes, lang),
+                          checks)
 
 
-def _feedback(mistakes: list[str], failures: list[Outcome], lang: str) -> str:
+def _feedback(mistakes: list[str], failures: list[Outcome], notes: list[str], lang: str) -> str:
     if not failures:
-        return "全部检查通过。" if lang == "zh" else "All checks passed."
+        return "\n".join(["全部检查通过。" if lang == "zh" else "All checks passed.", *notes])
     lines = [explain(m, lang) for m in mistakes]
     if "not-implemented" in mistakes:
         return "\n".join(lines)
-    first = failures[0].message.in_lang(lang)
+    gate = next((o for o in failures if o.zero_question), None)  # why the question scores 0 comes first
+    first = (gate or failures[0]).message.in_lang(lang)
     if first and first not in lines:
-        lines.append(first)
-    return "\n".join(lines)
+        lines = [first, *lines] if gate else [*lines, first]
+    return "\n".join(lines + [n for n in notes if n not in lines])
 
 
 def _manual_note(lang: str) -> str:

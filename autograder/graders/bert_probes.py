@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import functools
-import math
+import re
 import weakref
 
 import torch
@@ -11,13 +11,13 @@ from assignments import bert_heads as key_module
 from assignments.quiz import Text
 from autograder.graders.checks import as_tensor, expect_close, expect_equal, expect_figure, expect_pair, variant_outputs
 from autograder.graders.framework import CheckFailed
+from autograder.graders.gates import expect_measure, expect_varies, gate
 from autograder.probes import MODEL, TOKENIZER, StudentFailure
 
 TOKENS = ["[CLS]", "the", "cat", ",", "the", "dog", ".", "[SEP]"]   # duplicates, punctuation and special tokens
 FIND_TOKENS = ["[CLS]", "a", "b", "a", "c", "b", ".", "d", "[SEP]"]
 PLOT_TOKENS = ["[CLS]", "i", "love", "ai", ".", "[SEP]"]
 PLOT_LAYER, PLOT_HEAD = 4, 7
-KINDS = ["previous", "next", "self", "cls", "sep", "punct", "broad", "mixed"]
 F32, F64 = dict(atol=1e-5, rtol=1e-4), dict(atol=1e-7, rtol=1e-6)
 
 
@@ -113,41 +113,40 @@ def check_offset(student, key, attn, offset: int, what: str):
     check_measure(student, key, "offset_attention", (attn, offset), f"`offset_attention` (offset {offset}, {what})")
 
 
-# ---------------------------------------------------------------- classify_head
-
-def hand_made_head(kind: str) -> torch.Tensor:
-    """A hand-made head [L, L] over TOKENS: 20 % spread evenly, 80 % on the keys that make the pattern."""
-    L = len(TOKENS)
-    if kind == "broad":
-        return torch.full((L, L), 1 / L)
-    head = torch.full((L, L), 0.2 / L)
-    for i in range(L):
-        keys = {"previous": [max(i - 1, 0)], "next": [min(i + 1, L - 1)], "self": [i], "cls": [0],
-                "sep": [L - 1], "punct": [3, 6], "mixed": [2, 5]}[kind]
-        head[i, keys] += 0.8 / len(keys)
-    return head
-
-
-def check_classify(student, key, head: torch.Tensor, tokens: list[str], what: str):
-    """Compare the student's label of one head with the key's."""
-    got = student.call("classify_head", head, tokens)
-    if not isinstance(got, str):
-        raise CheckFailed(Text("`classify_head` 应返回字符串。", "`classify_head` should return a str."), ["wrong-type"])
-    expect_equal(got, key.classify_head(head, tokens), f"`classify_head` ({what})",
-                 variants=variant_outputs(key.VARIANTS["classify_head"], head, tokens))
-
-
-def decisive(key, head: torch.Tensor, tokens: list[str], margin: float = 1e-3) -> bool:
-    """True when no rounding can change the key's label: every deciding number is clear of thresholds and ties."""
-    positional = sorted((float(key.offset_attention(head, o)) for o in (-1, 1, 0)), reverse=True)
-    special = sorted((float(key.token_attention(head, tokens, t)) for t in ("[CLS]", "[SEP]", key.PUNCT)),
-                     reverse=True)
-    broad = float(key.head_entropy(head)) / math.log(len(tokens))
-    return (abs(positional[0] - 0.5) > margin and abs(special[0] - 0.6) > margin and abs(broad - 0.78) > margin
-            and positional[0] - positional[1] > margin and special[0] - special[1] > margin)
+def gate_measure(student, name: str) -> None:
+    """The validity gate of a measure: one finite number per head, not the same for every head or every input."""
+    args_of = {"head_entropy": lambda attn: (attn,), "token_attention": lambda attn: (attn, TOKENS, "[CLS]"),
+               "offset_attention": lambda attn: (attn, -1)}[name]
+    what = f"`{name}`"
+    with gate():
+        values = [expect_measure(student.call(name, *args_of(stochastic((4, 8, 8), seed))), (4,), what)
+                  for seed in (51, 52)]
+        if all(float(v.max() - v.min()) < 1e-9 for v in values):
+            raise CheckFailed(Text(f"{what} 对随机注意力的每个头都返回同一个数:它没有度量各个头。",
+                                   f"{what} returns the same number for every head of random attention: it does not "
+                                   "measure the heads."))
+        expect_varies(*values, what, inputs="attn")
 
 
 # ---------------------------------------------------------------- find_head
+
+def gate_find(student) -> None:
+    """The validity gate of find_head: two ints in range, which follow the attention when it changes."""
+    answers = []
+    with gate():
+        for seed, (layer, head) in ((53, (1, 4)), (54, (3, 0))):
+            attn = stochastic((4, 6, 9, 9), seed) * 0.5
+            attn[layer, head, 1, 2] = attn[layer, head, 2, 1] = 0.99          # "a" (1) and "b" (2), both ways
+            found = as_layer_head(student.call("find_head", attn, FIND_TOKENS, "a", "b"), "`find_head`")
+            if not (0 <= found[0] < 4 and 0 <= found[1] < 6):
+                raise CheckFailed(Text("`find_head` 返回的 (layer, head) 超出了 attn 的范围。",
+                                       "`find_head` returns a (layer, head) outside attn's range."))
+            answers.append(found)
+        if answers[0] == answers[1]:
+            raise CheckFailed(Text("`find_head` 在注意力完全不同的两组输入上返回了同一个头:它没有读 attn。",
+                                   "`find_head` returns the same head for two quite different attentions: it does "
+                                   "not read attn."))
+
 
 def as_layer_head(value, what: str) -> tuple:
     """The student's (layer, head) as two ints (one-element integer tensors accepted); CheckFailed otherwise."""
@@ -216,3 +215,32 @@ def check_image(heatmaps: list, head: torch.Tensor, what: str):
         image = image.reshape(L, L)
     expect_close(image, head, f"the heatmap ({what})", atol=1e-6, rtol=1e-5,
                  variants={"plot-transposed": head.transpose(-1, -2)})
+
+
+def keep_heatmap(evidence, fig, heatmaps: list) -> None:
+    """Keep the student's own picture, as the grader reads it, for the feedback page."""
+    if heatmaps and heatmaps[0]["images"][0].ndim == 2:
+        ax = heatmaps[0]
+        evidence.keep("plot_attention", "heatmap", ax["images"][0], xticklabels=ax["xticklabels"],
+                      yticklabels=ax["yticklabels"], title=ax["title"] or fig.suptitle)
+
+
+def check_tick_labels(heatmaps: list) -> None:
+    """The first heatmap has the PLOT_TOKENS as tick labels on both axes."""
+    if not heatmaps or heatmaps[0]["xticklabels"] != PLOT_TOKENS or heatmaps[0]["yticklabels"] != PLOT_TOKENS:
+        raise CheckFailed(Text("两个坐标轴的刻度标签都应是 tokens(每个 token 一个刻度)。",
+                               "Both axes should have the tokens as tick labels (one tick per token)."))
+
+
+def check_title(fig) -> None:
+    """Some title of the figure names PLOT_LAYER and PLOT_HEAD (0- or 1-based)."""
+    title = " ".join([fig.suptitle] + [ax["title"] for ax in fig.axes])
+    numbers = {int(n) for n in re.findall(r"\d+", title)}
+    if not ({PLOT_LAYER, PLOT_HEAD} <= numbers or {PLOT_LAYER + 1, PLOT_HEAD + 1} <= numbers):
+        raise CheckFailed(Text("标题应写明层号和头号。", "The title should name the layer and the head."))
+
+
+def check_colorbar(fig) -> None:
+    """The figure has a colour bar."""
+    if not any(ax["is_colorbar"] for ax in fig.axes):
+        raise CheckFailed(Text("图中应有颜色条(fig.colorbar)。", "The figure should have a colour bar (fig.colorbar)."))

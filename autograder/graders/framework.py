@@ -32,9 +32,21 @@ class CheckFailed(AssertionError):
         """True when this failure costs the whole question (e.g. `forbidden-api`)."""
 
 
-def question(question_id: str, weight: float = 1.0):
-    """Mark a grader test as one weighted check of `question_id`."""
-    return pytest.mark.question(question_id, weight)
+class CarriedForward(Exception):
+    """A check passed on the student's own helper values (error carried forward): the note names the helper to fix."""
+
+    def __init__(self, note: Text):
+        super().__init__(note.en)
+        self.note = note
+
+
+def question(question_id: str, weight: float = 1.0, gate: bool = False):
+    """Mark a grader test as one weighted check of `question_id`.
+
+    A `gate` check (weight 0) asks whether the answers are valid results at all; when it fails, whatever the
+    student's code did (a wrong value, an exception), the whole question scores 0 (SPEC §5 "Fair scores").
+    """
+    return pytest.mark.question(question_id, 0.0 if gate else weight, gate=gate)
 
 
 @dataclass
@@ -46,6 +58,7 @@ class Outcome:
     weight: float
     passed: bool
     message: Text = Text("", "")
+    """Why it failed; on a passed check, a carried-forward note (which helper of theirs to fix), if any."""
     mistakes: list[str] = field(default_factory=list)
     errored: bool = False
     """True when the student's code raised, hung or crashed (rather than returning a wrong value)."""
@@ -88,7 +101,9 @@ class GraderPlugin:
         if marker is None or report.when != "call" and not report.failed:
             return
         qid, weight = marker.args[0], marker.args[1] if len(marker.args) > 1 else 1.0
-        self.outcomes.append(_outcome(qid, check_name(item.function, item.name), weight, call.excinfo))
+        outcome = _outcome(qid, check_name(item.function, item.name), weight, call.excinfo)
+        outcome.zero_question |= marker.kwargs.get("gate", False) and not outcome.passed and not outcome.grader_error
+        self.outcomes.append(outcome)
 
 
 def check_name(function, test_id: str) -> Text:
@@ -105,6 +120,8 @@ def _outcome(qid: str, name: Text, weight: float, excinfo) -> Outcome:
     if excinfo is None:
         return Outcome(qid, name, weight, passed=True)
     exc = excinfo.value
+    if isinstance(exc, CarriedForward):
+        return Outcome(qid, name, weight, passed=True, message=exc.note)
     if isinstance(exc, CheckFailed):
         return Outcome(qid, name, weight, False, exc.text, exc.mistakes, zero_question=exc.zero_question)
     if isinstance(exc, StudentFailure):

@@ -1,7 +1,6 @@
 """Hidden graders for `attention_by_hand`: the 2×2 table by hand, the "爱" row, scaled_dot_product_attention, quizzes."""
 from __future__ import annotations
 
-
 import pytest
 import torch
 
@@ -10,6 +9,7 @@ from assignments.mistakes import MISTAKES
 from assignments.quiz import Text
 from autograder.graders.checks import expect_close, expect_letter, expect_pair, variant_outputs
 from autograder.graders.framework import CheckFailed, question
+from autograder.graders.gates import expect_attention, expect_varies, gate
 
 HAND_TOL = 5e-3
 SDPA = "scaled_dot_product_attention"
@@ -81,6 +81,22 @@ def _check_sdpa(student, key, Q, K, V, mask=None, *, what: str, evidence=None):
     if isinstance(out, torch.Tensor) and out.dtype != Q.dtype:
         raise CheckFailed(Text(f"输出的 dtype 应与输入相同({what})。", f"The output should keep the input's dtype ({what})."),
                           ["wrong-type"])
+
+
+@question("sdpa", gate=True)
+def test_sdpa_answers_are_attention(student, key):
+    """The answers are attention: tensors of the right shapes, finite, rows that sum to 1, computed from the inputs.
+    中文: 答案是注意力:形状正确的张量,有限值,每行之和为 1,由输入算出。"""
+    mask = torch.tensor([[1, 1, 1, 0, 1, 1], [1, 1, 0, 0, 0, 1]]).view(2, 1, 1, 6)
+    with gate():
+        answers = []
+        for seed, args_mask in ((41, None), (42, None), (43, mask)):
+            Q, K, V = _inputs((2, 3, 4, 8), (2, 3, 6, 8), 5, torch.float32, seed)
+            args = (Q, K, V) if args_mask is None else (Q, K, V, args_mask)
+            allowed = torch.ones(4, 6, dtype=torch.bool) if args_mask is None else args_mask != 0
+            answers.append(expect_attention(student.call(SDPA, *args), Q, V, allowed, f"`{SDPA}`"))
+        expect_varies(answers[0][1], answers[1][1], f"`{SDPA}`")
+        expect_varies(answers[0][0], answers[1][0], f"`{SDPA}`", inputs="Q, K and V")
 
 
 @question("sdpa", weight=2)

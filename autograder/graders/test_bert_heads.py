@@ -1,19 +1,17 @@
 """Hidden graders for `bert_heads`: reading a pretrained BERT's attention, measuring, classifying and plotting heads."""
 from __future__ import annotations
 
-import re
-
 import pytest
 import torch
 
 from assignments import bert_heads as key_module
-from assignments.quiz import Text
+from autograder.graders.bert_labels import KINDS, classify_all, decisive, gate_classify, hand_made_head
 from autograder.graders.bert_probes import (
-    FIND_TOKENS, KINDS, PLOT_HEAD, PLOT_LAYER, PLOT_TOKENS, TOKENS, check_classify, check_entropy, check_find,
-    check_get_attentions, check_image, check_offset, check_tokens, decisive, expect_value_error, hand_made_head,
-    real_attention, stochastic, student_plot, synthetic_plot)
+    FIND_TOKENS, PLOT_HEAD, PLOT_LAYER, PLOT_TOKENS, TOKENS, check_colorbar, check_entropy, check_find,
+    check_get_attentions, check_image, check_offset, check_tick_labels, check_title, check_tokens, expect_value_error,
+    gate_find, gate_measure, keep_heatmap, real_attention, stochastic, student_plot, synthetic_plot)
 from autograder.graders.checks import expect_letter
-from autograder.graders.framework import CheckFailed, question
+from autograder.graders.framework import question
 
 
 # ---------------------------------------------------------------- get_attentions
@@ -30,6 +28,30 @@ def test_get_attentions_counter_sentence(student, key):
     """A second sentence ("…too wide.") is read the same way.
     中文: 第二个句子(“…too wide.”)也同样读取。"""
     check_get_attentions(student, key.COUNTER_TEXT, "“…too wide.”")
+
+
+# ---------------------------------------------------------------- validity gates
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=question(n, gate=True), id=n)
+                                  for n in ("head_entropy", "token_attention", "offset_attention")])
+def test_measure_answers_are_measures(student, name):
+    """The answers are measures: one finite number per head, computed from the attention.
+    中文: 答案是度量:每个头一个有限的数,由注意力算出。"""
+    gate_measure(student, name)
+
+
+@question("classify_head", gate=True)
+def test_classify_head_answers_are_labels(student):
+    """The answers are labels: one of the eight names, not the same for every head.
+    中文: 答案是标签:八个名字之一,且不是对每个头都一样。"""
+    gate_classify(student)
+
+
+@question("find_head", gate=True)
+def test_find_head_answers_are_heads(student):
+    """The answers are heads: two ints in range, following the attention.
+    中文: 答案是头:范围内的两个整数,随注意力而变。"""
+    gate_find(student)
 
 
 # ---------------------------------------------------------------- head_entropy
@@ -154,7 +176,7 @@ def test_offset_attention_real_attention(student, key):
 def test_classify_head_hand_made(student, key, index):
     """classify_head names a hand-made head of each of the eight kinds.
     中文: classify_head 认出八类手工构造的头中的每一类。"""
-    check_classify(student, key, hand_made_head(KINDS[index]), TOKENS, f"hand-made head #{index + 1}")
+    classify_all(student, key, [(hand_made_head(KINDS[index]), TOKENS, f"hand-made head #{index + 1}")])
 
 
 @question("classify_head", weight=0.5)
@@ -163,7 +185,7 @@ def test_classify_head_tie_goes_to_first_name(student, key):
     中文: 两种模式打平时,取规则顺序中靠前的名字。"""
     head = torch.zeros(4, 4)
     head[0, 1] = head[1, 0] = head[2, 3] = head[3, 2] = 1.0          # previous and next both exactly 0.5
-    check_classify(student, key, head, ["[CLS]", "a", "b", "[SEP]"], "a tie")
+    classify_all(student, key, [(head, ["[CLS]", "a", "b", "[SEP]"], "a tie")])
 
 
 @question("classify_head", weight=0.5)
@@ -171,12 +193,13 @@ def test_classify_head_random_heads(student, key):
     """Random heads from flat to sharp, float32 and float64, whose label is clear-cut.
     中文: 从平坦到尖锐、类别明确的随机头,float32 与 float64。"""
     gen = torch.Generator().manual_seed(15)
-    L = len(TOKENS)
+    L, cases = len(TOKENS), []
     for index, sharpness in enumerate((0.3, 1.0, 2.0, 3.0, 4.0, 6.0)):
         head = torch.softmax(sharpness * torch.randn(L, L, generator=gen, dtype=torch.float64), dim=-1)
         head = head if index % 2 else head.to(torch.float32)
         if decisive(key, head, TOKENS):
-            check_classify(student, key, head, TOKENS, f"random head #{index + 1}")
+            cases.append((head, TOKENS, f"random head #{index + 1}"))
+    classify_all(student, key, cases)
 
 
 @question("classify_head")
@@ -184,10 +207,9 @@ def test_classify_head_real_heads(student, key):
     """Every head of the model on the seed's sentence whose label is clear-cut.
     中文: 模型在教程例句上每个类别明确的头。"""
     tokens, attn = real_attention(key.TEXT)
-    heads = [(layer, h) for layer in range(attn.shape[0]) for h in range(attn.shape[1])
-             if decisive(key, attn[layer, h], tokens)]
-    for layer, h in heads:
-        check_classify(student, key, attn[layer, h].clone(), tokens, f"layer {layer}, head {h} of the model")
+    classify_all(student, key, [(attn[layer, h].clone(), tokens, f"layer {layer}, head {h} of the model")
+                                for layer in range(attn.shape[0]) for h in range(attn.shape[1])
+                                if decisive(key, attn[layer, h], tokens)])
 
 
 # ---------------------------------------------------------------- find_head
@@ -233,9 +255,8 @@ def test_find_head_absent_target(student, key):
 def test_plot_attention_image_is_the_head(student, key):
     """The heatmap shows attn[layer, head] with queries as rows.
     中文: 热图画的是 attn[layer, head],行是查询。"""
-    attn = stochastic((5, 8, 6, 6), 14)
-    _, heatmaps = student_plot(student, attn, PLOT_TOKENS, PLOT_LAYER, PLOT_HEAD)
-    check_image(heatmaps, attn[PLOT_LAYER, PLOT_HEAD], f"layer {PLOT_LAYER}, head {PLOT_HEAD}")
+    check_image(synthetic_plot(student)[1], stochastic((5, 8, 6, 6), 14)[PLOT_LAYER, PLOT_HEAD],
+                f"layer {PLOT_LAYER}, head {PLOT_HEAD}")
 
 
 @question("plot_attention", weight=0.5)
@@ -244,10 +265,7 @@ def test_plot_attention_real_head(student, key, evidence):
     中文: 模型在教程例句上的层 3、头 1。"""
     tokens, attn = real_attention(key.TEXT)
     fig, heatmaps = student_plot(student, attn, tokens, 3, 1)
-    if heatmaps and heatmaps[0]["images"][0].ndim == 2:                 # their own picture, as the grader reads it
-        ax = heatmaps[0]
-        evidence.keep("plot_attention", "heatmap", ax["images"][0], xticklabels=ax["xticklabels"],
-                      yticklabels=ax["yticklabels"], title=ax["title"] or fig.suptitle)
+    keep_heatmap(evidence, fig, heatmaps)
     check_image(heatmaps, attn[3, 1], "layer 3, head 1 of the model")
 
 
@@ -255,30 +273,21 @@ def test_plot_attention_real_head(student, key, evidence):
 def test_plot_attention_tokens_on_both_axes(student, key):
     """The tokens label both axes.
     中文: 两个坐标轴都以 tokens 为刻度标签。"""
-    _, heatmaps = synthetic_plot(student)
-    if not heatmaps or heatmaps[0]["xticklabels"] != PLOT_TOKENS or heatmaps[0]["yticklabels"] != PLOT_TOKENS:
-        raise CheckFailed(Text("两个坐标轴的刻度标签都应是 tokens(每个 token 一个刻度)。",
-                               "Both axes should have the tokens as tick labels (one tick per token)."))
+    check_tick_labels(synthetic_plot(student)[1])
 
 
 @question("plot_attention", weight=0.5)
 def test_plot_attention_title_names_layer_and_head(student, key):
     """The title names the layer and the head.
     中文: 标题写明层号和头号。"""
-    fig, heatmaps = synthetic_plot(student)
-    title = " ".join([fig.suptitle] + [ax["title"] for ax in fig.axes])
-    numbers = {int(n) for n in re.findall(r"\d+", title)}
-    if not ({PLOT_LAYER, PLOT_HEAD} <= numbers or {PLOT_LAYER + 1, PLOT_HEAD + 1} <= numbers):
-        raise CheckFailed(Text("标题应写明层号和头号。", "The title should name the layer and the head."))
+    check_title(synthetic_plot(student)[0])
 
 
 @question("plot_attention", weight=0.5)
 def test_plot_attention_has_colorbar(student, key):
     """The figure has a colour bar.
     中文: 图中有颜色条。"""
-    fig, _ = synthetic_plot(student)
-    if not any(ax["is_colorbar"] for ax in fig.axes):
-        raise CheckFailed(Text("图中应有颜色条(fig.colorbar)。", "The figure should have a colour bar (fig.colorbar)."))
+    check_colorbar(synthetic_plot(student)[0])
 
 
 # ---------------------------------------------------------------- quizzes

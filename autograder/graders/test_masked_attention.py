@@ -1,28 +1,26 @@
 """Hidden graders for `masked_attention`: causal_mask, causal masked_self_attention, its padding_mask, quizzes."""
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 
 from assignments import masked_attention as key_module
 from assignments.mistakes import MISTAKES
 from assignments.quiz import Text
-from autograder.graders.diagnosis import diagnose
-from autograder.graders.checks import as_tensor, expect_close, expect_letter, expect_pair, variant_outputs
+from autograder.graders.checks import as_tensor, expect_close, expect_letter, variant_outputs
 from autograder.graders.framework import CheckFailed, question
-
-MSA = "masked_self_attention"
-LEFT_PADDED = [[False, False, True, True, True, True],   # query 0 sees only key 0, which is padding: no allowed key
-               [True, True, True, True, True, True],
-               [False, True, True, True, True, True]]
-
+from autograder.graders.gates import expect_attention, expect_varies, gate
+from autograder.graders.masked_probes import (
+    LEFT_PADDED, MSA, allowed, call_attention, carried_forward, check_attention, padding, property_failed, qkv)
 
 # ---------------------------------------------------------------- causal_mask
 
 def _check_causal_mask(student, key, L: int, evidence=None) -> torch.Tensor:
     got = as_tensor(student.call("causal_mask", L), "`causal_mask`")
     if evidence is not None:
-        evidence.keep("causal_mask", "weights", got, allowed=_allowed(L), causal=True, what=f"causal_mask({L})")
+        evidence.keep("causal_mask", "weights", got, allowed=allowed(L), causal=True, what=f"causal_mask({L})")
     expect_close(got, key.causal_mask(L), f"`causal_mask({L})`", atol=0, rtol=0,
                  variants=variant_outputs(key.VARIANTS["causal_mask"], L))
     return got
@@ -63,109 +61,59 @@ def test_causal_mask_is_boolean(student, key):
 
 # ---------------------------------------------------------------- masked_self_attention (causal)
 
-def _qkv(lead: tuple, L: int, d_k: int, d_v: int, dtype: torch.dtype, seed: int, scale: float = 1.0):
-    gen = torch.Generator().manual_seed(seed)
-    Q = torch.randn(*lead, L, d_k, generator=gen, dtype=dtype) * scale
-    K = torch.randn(*lead, L, d_k, generator=gen, dtype=dtype) * scale
-    V = torch.randn(*lead, L, d_v, generator=gen, dtype=dtype)
-    return Q, K, V
+def _gate(student, inputs: list[tuple]) -> None:
+    """The validity gate: on each input the answer is attention, and it changes when the input does."""
+    with gate():
+        answers = []
+        for args in inputs:
+            pad = args[3] if len(args) > 3 else None
+            answers.append(expect_attention(student.call(MSA, *args), args[0], args[2],
+                                            allowed(args[0].shape[-2], pad), f"`{MSA}`"))
+        for first, second in itertools.pairwise(answers):
+            expect_varies(first[1], second[1], f"`{MSA}`")
+            expect_varies(first[0], second[0], f"`{MSA}`", inputs="Q, K and V")
 
 
-def _tolerance(dtype: torch.dtype) -> dict:
-    return dict(atol=1e-5, rtol=1e-4) if dtype == torch.float32 else dict(atol=1e-9, rtol=1e-7)
-
-
-def _variants_for(question_id: str) -> dict:
-    """The buggy variants a failure on this question may come from (padding checks also see causal bugs)."""
-    if question_id == "padding_mask":
-        return {**key_module.VARIANTS[MSA], **key_module.VARIANTS["padding_mask"]}
-    return key_module.VARIANTS[MSA]
-
-
-def _allowed(L: int, padding: torch.Tensor | None = None) -> torch.Tensor:
-    """Where a query may attend by the task's rule (j ≤ i, and the key is not padding), from the probe's inputs."""
-    allowed = torch.tril(torch.ones(L, L, dtype=torch.bool))                # (L, L)
-    return allowed if padding is None else allowed & padding[..., None, :]  # (..., L, L)
-
-
-def _weights_context(key, Q, K, padding) -> dict:
-    return {"kind": "weights", "scores": key.attention_scores(Q, K).to(torch.float64), "d_k": Q.shape[-1],
-            "causal": True, "padding": padding}
-
-
-def _call(student, args: tuple, what: str):
-    """The student's (output, weights) as tensors, without comparing them with the key."""
-    out, weights = expect_pair(student.call(MSA, *args), f"`{MSA}`")
-    return as_tensor(out, f"output ({what})"), as_tensor(weights, f"weights ({what})")
-
-
-def _check(student, key, evidence, Q, K, V, padding=None, *, question_id: str, what: str):
-    """Compare the student's weights and output with the key's on one input; returns them as float64.
-
-    The student's weights are kept in `evidence`, to be drawn beside the allowed pattern."""
-    args = (Q, K, V) if padding is None else (Q, K, V, padding)
-    out, weights = expect_pair(student.call(MSA, *args), f"`{MSA}`")
-    evidence.keep(question_id, "weights", weights, allowed=_allowed(Q.shape[-2], padding), causal=True,
-                  what=f"weights ({what})")
-    want_out, want_w = key.masked_self_attention(*args)
-    variants = _variants_for(question_id)
-    tol = _tolerance(Q.dtype)
-    w = expect_close(weights, want_w, f"weights ({what})", **tol, context=_weights_context(key, Q, K, padding),
-                     variants=variant_outputs(variants, *args, pick=lambda r: r[1]))
-    o = expect_close(out, want_out, f"output ({what})", **tol,
-                     variants=variant_outputs(variants, *args, pick=lambda r: r[0]))
-    for value, name in ((out, "output"), (weights, "weights")):
-        if isinstance(value, torch.Tensor) and value.dtype != Q.dtype:
-            raise CheckFailed(Text(f"{name} 的 dtype 应与输入相同({what})。",
-                                   f"{name} should keep the input's dtype ({what})."), ["wrong-type"])
-    return o, w
-
-
-def _property_failed(key, weights, Q, K, V, padding, question_id: str, zh: str, en: str) -> CheckFailed:
-    """A failed property check, diagnosed from the student's weights on the same input."""
-    args = (Q, K, V) if padding is None else (Q, K, V, padding)
-    want = key.masked_self_attention(*args)[1].to(torch.float64)
-    got = weights.to(torch.float64)
-    mistakes = []
-    if got.shape == want.shape:
-        variants = variant_outputs(_variants_for(question_id), *args, pick=lambda r: r[1])
-        mistakes = diagnose(got, want, variants, atol=1e-6, rtol=1e-5, context=_weights_context(key, Q, K, padding))
-    return CheckFailed(Text(zh, en), mistakes)
+@question(MSA, gate=True)
+def test_msa_answers_are_attention(student, key):
+    """The answers are attention: tensors of the right shapes, finite, rows that sum to 1, computed from the inputs.
+    中文: 答案是注意力:形状正确的张量,有限值,每行之和为 1,由输入算出。"""
+    _gate(student, [qkv((2, 3), 5, 8, 8, torch.float32, seed) for seed in (31, 32)])
 
 
 @question(MSA, weight=2)
 def test_msa_seed_shape_float32(student, key, evidence):
     """[batch, heads, L, d_k] inputs in float32 match the key.
     中文: float32 的 [batch, heads, L, d_k] 输入,结果与参考答案一致。"""
-    _check(student, key, evidence, *_qkv((2, 3), 5, 8, 8, torch.float32, 11), question_id=MSA, what="4-D float32")
+    check_attention(student, key, evidence, *qkv((2, 3), 5, 8, 8, torch.float32, 11), question_id=MSA, what="4-D float32")
 
 
 @question(MSA)
 def test_msa_2d_float64(student, key, evidence):
     """Plain [L, d] inputs in float64, with d_v ≠ d_k.
     中文: 普通的 [L, d] 输入,float64,且 d_v ≠ d_k。"""
-    _check(student, key, evidence, *_qkv((), 6, 4, 3, torch.float64, 12), question_id=MSA, what="2-D float64")
+    check_attention(student, key, evidence, *qkv((), 6, 4, 3, torch.float64, 12), question_id=MSA, what="2-D float64")
 
 
 @question(MSA)
 def test_msa_3d_float32(student, key, evidence):
     """[batch, L, d] inputs in float32 with a longer sequence.
     中文: [batch, L, d] 输入,float32,序列更长。"""
-    _check(student, key, evidence, *_qkv((3,), 9, 16, 5, torch.float32, 13), question_id=MSA, what="3-D float32")
+    check_attention(student, key, evidence, *qkv((3,), 9, 16, 5, torch.float32, 13), question_id=MSA, what="3-D float32")
 
 
 @question(MSA, weight=0.5)
 def test_msa_single_token(student, key, evidence):
     """L = 1: the only token attends to itself with weight 1.
     中文: L = 1:唯一的词以权重 1 关注自己。"""
-    _check(student, key, evidence, *_qkv((2, 2), 1, 4, 2, torch.float64, 14), question_id=MSA, what="L = 1")
+    check_attention(student, key, evidence, *qkv((2, 2), 1, 4, 2, torch.float64, 14), question_id=MSA, what="L = 1")
 
 
 @question(MSA)
 def test_msa_large_logits(student, key, evidence):
     """Large scores stay finite and masked (a numerically stable softmax).
     中文: 分数很大时结果仍是有限值,且仍被屏蔽(数值稳定的 softmax)。"""
-    _check(student, key, evidence, *_qkv((2,), 5, 4, 3, torch.float32, 15, scale=30.0), question_id=MSA,
+    check_attention(student, key, evidence, *qkv((2,), 5, 4, 3, torch.float32, 15, scale=30.0), question_id=MSA,
            what="large logits")
 
 
@@ -173,15 +121,15 @@ def test_msa_large_logits(student, key, evidence):
 def test_msa_upper_triangle_exactly_zero(student, key):
     """The weights of future keys (the upper triangle) are exactly 0.
     中文: 未来的键(上三角)的权重恰好为 0。"""
-    Q, K, V = _qkv((2, 2), 7, 8, 4, torch.float32, 16)
-    _, weights = _call(student, (Q, K, V), "upper triangle")
+    Q, K, V = qkv((2, 2), 7, 8, 4, torch.float32, 16)
+    out, weights = call_attention(student, (Q, K, V), "upper triangle")
     L = Q.shape[-2]
     if weights.shape[-2:] != (L, L):
         raise CheckFailed(Text(f"weights 的最后两维应为 [{L}, {L}]。", f"weights should end with [{L}, {L}]."),
                           ["wrong-shape"])
     future = torch.triu(torch.ones(L, L, dtype=torch.bool), diagonal=1)
     if not bool((weights[..., future] == 0).all()):
-        raise _property_failed(key, weights, Q, K, V, None, MSA,
+        raise property_failed(student, key, out, weights, (Q, K, V), MSA,
                                "weights 的上三角(未来的键)不全为 0:查询看到了未来。",
                                "The upper triangle of the weights (future keys) is not all 0: queries see the future.")
 
@@ -190,11 +138,11 @@ def test_msa_upper_triangle_exactly_zero(student, key):
 def test_msa_rows_sum_to_one(student, key):
     """Every row of the weights sums to 1.
     中文: weights 的每一行之和为 1。"""
-    Q, K, V = _qkv((3,), 6, 8, 4, torch.float64, 17)
-    _, weights = _call(student, (Q, K, V), "row sums")
+    Q, K, V = qkv((3,), 6, 8, 4, torch.float64, 17)
+    out, weights = call_attention(student, (Q, K, V), "row sums")
     rows = weights.to(torch.float64).sum(-1)
     if not torch.allclose(rows, torch.ones_like(rows), atol=1e-6):
-        raise _property_failed(key, weights, Q, K, V, None, MSA, "weights 的某些行之和不为 1。",
+        raise property_failed(student, key, out, weights, (Q, K, V), MSA, "weights 的某些行之和不为 1。",
                                "Some rows of the weights do not sum to 1.")
 
 
@@ -202,19 +150,19 @@ def test_msa_rows_sum_to_one(student, key):
 def test_msa_no_future_leak(student, key):
     """Changing the tokens after position t never changes the outputs at positions ≤ t.
     中文: 改变位置 t 之后的词,绝不改变位置 ≤ t 的输出。"""
-    Q, K, V = _qkv((2,), 7, 8, 4, torch.float64, 18)
+    Q, K, V = qkv((2,), 7, 8, 4, torch.float64, 18)
     t = 3
     gen = torch.Generator().manual_seed(19)
     Q2, K2, V2 = (X.clone() for X in (Q, K, V))
     for X in (Q2, K2, V2):
         X[..., t + 1:, :] = 5 * torch.randn(X[..., t + 1:, :].shape, generator=gen, dtype=X.dtype)
-    out1, weights = _call(student, (Q, K, V), "future leak")
-    out2, _ = _call(student, (Q2, K2, V2), "future leak")
-    if out1.shape != out2.shape or out1.shape[-2:] != (Q.shape[-2], V.shape[-1]):
+    out, weights = call_attention(student, (Q, K, V), "future leak")
+    out2, _ = call_attention(student, (Q2, K2, V2), "future leak")
+    if out.shape != out2.shape or out.shape[-2:] != (Q.shape[-2], V.shape[-1]):
         raise CheckFailed(Text("output 的形状不对。", "The output has the wrong shape."), ["wrong-shape"])
-    past1, past2 = out1[..., :t + 1, :].to(torch.float64), out2[..., :t + 1, :].to(torch.float64)
+    past1, past2 = out[..., :t + 1, :].to(torch.float64), out2[..., :t + 1, :].to(torch.float64)
     if not torch.allclose(past1, past2, atol=1e-9, rtol=0):
-        raise _property_failed(key, weights, Q, K, V, None, MSA,
+        raise property_failed(student, key, out, weights, (Q, K, V), MSA,
                                f"只改变位置 {t} 之后的词,位置 0–{t} 的输出却变了:信息从未来泄漏了。",
                                f"Changing only the tokens after position {t} changed the outputs at positions "
                                f"0–{t}: information leaks from the future.")
@@ -224,23 +172,25 @@ def test_msa_no_future_leak(student, key):
 def test_msa_does_not_use_library_attention(student, key):
     """The answer computes attention itself (no F.scaled_dot_product_attention / nn.MultiheadAttention).
     中文: 答案自己计算注意力(不用 F.scaled_dot_product_attention / nn.MultiheadAttention)。"""
-    student.call(MSA, *_qkv((), 4, 4, 2, torch.float32, 20))
+    student.call(MSA, *qkv((), 4, 4, 2, torch.float32, 20))
     if student.uses_forbidden_api(MSA):
         raise CheckFailed(MISTAKES["forbidden-api"], ["forbidden-api"], zero_question=True)
 
 
 # ---------------------------------------------------------------- padding_mask
 
-def _padding(rows, lead_shape=None) -> torch.Tensor:
-    mask = torch.tensor(rows, dtype=torch.bool)
-    return mask if lead_shape is None else mask.view(*lead_shape)
+@question("padding_mask", gate=True)
+def test_padding_answers_are_attention(student, key):
+    """With a padding_mask the answers are still attention (rows with an allowed key sum to 1), computed from the inputs.
+    中文: 有 padding_mask 时答案仍是注意力(有可看的键的行之和为 1),由输入算出。"""
+    _gate(student, [(*qkv((3,), 6, 8, 4, torch.float32, seed), padding(LEFT_PADDED)) for seed in (33, 34)])
 
 
 @question("padding_mask", weight=2)
 def test_padding_left_padded_batch_float32(student, key, evidence):
     """A left-padded batch: [B, L, d] inputs, padding_mask [B, L].
     中文: 左侧 padding 的一批句子:输入为 [B, L, d],padding_mask 为 [B, L]。"""
-    _check(student, key, evidence, *_qkv((3,), 6, 8, 4, torch.float32, 21), _padding(LEFT_PADDED),
+    check_attention(student, key, evidence, *qkv((3,), 6, 8, 4, torch.float32, 21), padding(LEFT_PADDED),
            question_id="padding_mask", what="padding [B, L]")
 
 
@@ -248,8 +198,8 @@ def test_padding_left_padded_batch_float32(student, key, evidence):
 def test_padding_with_heads_float64(student, key, evidence):
     """[B, H, L, d] inputs with a padding_mask [B, 1, L] broadcast over the heads, in float64.
     中文: [B, H, L, d] 输入配 [B, 1, L] 的 padding_mask(在各个头上广播),float64。"""
-    pad = _padding([[False, True, True, True, True], [False, False, False, True, True]], (2, 1, 5))
-    _check(student, key, evidence, *_qkv((2, 3), 5, 4, 4, torch.float64, 22), pad, question_id="padding_mask",
+    pad = padding([[False, True, True, True, True], [False, False, False, True, True]], (2, 1, 5))
+    check_attention(student, key, evidence, *qkv((2, 3), 5, 4, 4, torch.float64, 22), pad, question_id="padding_mask",
            what="padding [B, 1, L]")
 
 
@@ -257,9 +207,9 @@ def test_padding_with_heads_float64(student, key, evidence):
 def test_padding_empty_rows_are_zero_not_nan(student, key):
     """A query with no allowed key gets all-zero weights and a zero output, never NaN.
     中文: 没有任何可看的键的查询,权重全为 0、输出为 0,绝不是 NaN。"""
-    Q, K, V = _qkv((3,), 6, 8, 4, torch.float32, 23)
-    pad = _padding(LEFT_PADDED)
-    out, weights = _call(student, (Q, K, V, pad), "no allowed key")
+    Q, K, V = qkv((3,), 6, 8, 4, torch.float32, 23)
+    pad = padding(LEFT_PADDED)
+    out, weights = call_attention(student, (Q, K, V, pad), "no allowed key")
     empty = ~key.allowed_keys(6, pad).any(dim=-1)                      # (B, L): queries with no allowed key
     if weights.shape[:-1] != empty.shape or out.shape[:-1] != empty.shape:
         raise CheckFailed(Text("output 或 weights 的形状不对。", "output or weights has the wrong shape."),
@@ -269,8 +219,16 @@ def test_padding_empty_rows_are_zero_not_nan(student, key):
         raise CheckFailed(Text("没有任何可看的键的查询,其权重或输出中出现了 NaN/inf。",
                                "A query with no allowed key gets NaN/inf in its weights or output."),
                           ["nan-on-fully-masked-row"])
+    uniform = ((rows.amax(-1) - rows.amin(-1)) < 1e-9) & (rows.sum(-1) > 0)
+    if rows.shape[-1] > 1 and bool(uniform.any()):
+        carried_forward(student, key, (Q, K, V, pad), out, weights)
+        raise CheckFailed(Text("没有任何可看的键的查询得到了平均分给所有键的均匀权重(整行都填成了同一个很小的数,如 -1e9 或 "
+                               "finfo.min),而不是全 0。softmax 之后把被屏蔽的位置再置 0。",
+                               "A query with no allowed key gets the same weight on every key (its whole row was "
+                               "filled with one very negative number, such as -1e9 or finfo.min) instead of all zeros. "
+                               "Zero the blocked positions again after the softmax."), ["nan-on-fully-masked-row"])
     if not (bool((rows == 0).all()) and bool((outputs == 0).all())):
-        raise _property_failed(key, weights, Q, K, V, pad, "padding_mask",
+        raise property_failed(student, key, out, weights, (Q, K, V, pad), "padding_mask",
                                "没有任何可看的键的查询,其权重和输出应全为 0。",
                                "A query with no allowed key should get all-zero weights and a zero output.")
 
@@ -279,16 +237,16 @@ def test_padding_empty_rows_are_zero_not_nan(student, key):
 def test_padding_keys_get_no_weight(student, key):
     """Padding keys receive exactly 0 weight from every query that has an allowed key.
     中文: 每个有可看的键的查询给 padding 键的权重都恰好为 0。"""
-    Q, K, V = _qkv((3,), 6, 8, 4, torch.float64, 24)
-    pad = _padding(LEFT_PADDED)
-    _, weights = _call(student, (Q, K, V, pad), "padding keys")
+    Q, K, V = qkv((3,), 6, 8, 4, torch.float64, 24)
+    pad = padding(LEFT_PADDED)
+    out, weights = call_attention(student, (Q, K, V, pad), "padding keys")
     if weights.shape != (3, 6, 6):
         raise CheckFailed(Text("weights 的形状应为 [3, 6, 6]。", "weights should have shape [3, 6, 6]."),
                           ["wrong-shape"])
     live = key.allowed_keys(6, pad).any(dim=-1, keepdim=True)          # rows with no allowed key: tested apart
     on_padding = torch.nan_to_num(weights, nan=1.0)[(~pad[:, None, :] & live).expand(3, 6, 6)]
     if not bool((on_padding == 0).all()):
-        raise _property_failed(key, weights, Q, K, V, pad, "padding_mask", "padding 位置作为键分到了注意力。",
+        raise property_failed(student, key, out, weights, (Q, K, V, pad), "padding_mask", "padding 位置作为键分到了注意力。",
                                "Padding keys receive attention.")
 
 
@@ -296,15 +254,15 @@ def test_padding_keys_get_no_weight(student, key):
 def test_padding_rows_sum_to_one_where_a_key_is_allowed(student, key):
     """Rows that have at least one allowed key sum to 1.
     中文: 至少有一个可看的键的行,权重之和为 1。"""
-    Q, K, V = _qkv((3,), 6, 8, 4, torch.float64, 25)
-    pad = _padding(LEFT_PADDED)
-    _, weights = _call(student, (Q, K, V, pad), "row sums")
+    Q, K, V = qkv((3,), 6, 8, 4, torch.float64, 25)
+    pad = padding(LEFT_PADDED)
+    out, weights = call_attention(student, (Q, K, V, pad), "row sums")
     live = key.allowed_keys(6, pad).any(dim=-1)                         # (B, L)
     if weights.shape[:-1] != live.shape:
         raise CheckFailed(Text("weights 的形状不对。", "weights has the wrong shape."), ["wrong-shape"])
     rows = weights.to(torch.float64).sum(-1)[live]
     if not torch.allclose(rows, torch.ones_like(rows), atol=1e-6):
-        raise _property_failed(key, weights, Q, K, V, pad, "padding_mask",
+        raise property_failed(student, key, out, weights, (Q, K, V, pad), "padding_mask",
                                "有可看的键的行,权重之和应为 1。", "Rows with an allowed key should sum to 1.")
 
 
@@ -312,7 +270,7 @@ def test_padding_rows_sum_to_one_where_a_key_is_allowed(student, key):
 def test_padding_does_not_use_library_attention(student, key):
     """The padding answer computes attention itself (no library attention).
     中文: padding 题的答案自己计算注意力(不调用库里的注意力)。"""
-    student.call(MSA, *_qkv((2,), 4, 4, 2, torch.float32, 26), _padding([[False, True, True, True]] * 2))
+    student.call(MSA, *qkv((2,), 4, 4, 2, torch.float32, 26), padding([[False, True, True, True]] * 2))
     if student.uses_forbidden_api(MSA):
         raise CheckFailed(MISTAKES["forbidden-api"], ["forbidden-api"], zero_question=True)
 

@@ -1,0 +1,80 @@
+"""Validity gates (SPEC §5 "Fair scores"): a question's checks count only when its answers are valid results.
+
+A gate is a grader test marked `@question(id, gate=True)`: it calls the student's function on ordinary inputs and
+checks the answers with the functions below; when it fails, the question scores 0, whatever properties the answers
+happen to satisfy (an all-zero tensor has an upper triangle of zeros, and no future leaks into a constant).
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import torch
+
+from assignments.quiz import Text
+from autograder.graders.checks import as_tensor, expect_pair, expect_shape
+from autograder.graders.framework import CheckFailed
+
+UNTIL_VALID = Text("在答案成为有效结果之前,这道题得 0 分。", "Until it is a valid result, this question scores 0.")
+ROW_SUM_TOLERANCE = 1e-4
+
+
+@contextmanager
+def gate():
+    """Inside, a failed check is the gate's: its message adds that the question scores 0 until the answer is valid."""
+    try:
+        yield
+    except CheckFailed as exc:
+        raise CheckFailed(Text(exc.text.zh + UNTIL_VALID.zh, f"{exc.text.en} {UNTIL_VALID.en}"), exc.mistakes) from None
+
+
+def expect_attention(answer, Q: torch.Tensor, V: torch.Tensor, allowed: torch.Tensor, what: str):
+    """One `(output, weights)` answer is attention: tensors of the right shapes, finite and non-negative where a
+    query has an allowed key, and those rows of weights distributions over the keys.
+
+    Args:
+        answer: what the student's function returned on Q [..., Lq, d_k], V [..., Lk, d_v].
+        allowed: bool, broadcastable to [..., Lq, Lk]: where the task lets each query attend.
+        what: how the student knows the function, e.g. "`masked_self_attention`".
+    Returns:
+        (output, weights) as float64 tensors.
+    """
+    out, weights = expect_pair(answer, what)
+    out, weights = as_tensor(out, f"output ({what})"), as_tensor(weights, f"weights ({what})")
+    lead = torch.broadcast_shapes(Q.shape[:-2], V.shape[:-2], allowed.shape[:-2])
+    Lq, Lk = Q.shape[-2], V.shape[-2]
+    expect_shape(weights, (*lead, Lq, Lk), f"weights ({what})")
+    expect_shape(out, (*lead, Lq, V.shape[-1]), f"output ({what})")
+    live = allowed.expand(*lead, Lq, Lk).any(dim=-1)                     # (..., Lq) queries with an allowed key
+    rows, outputs = weights.to(torch.float64)[live], out.to(torch.float64)[live]
+    if not (torch.isfinite(rows).all() and torch.isfinite(outputs).all()):
+        raise CheckFailed(Text(f"{what} 在有可看的键的查询上返回了 NaN 或 inf。",
+                               f"{what} returns NaN or inf for queries that have an allowed key."))
+    if bool((rows < 0).any()):
+        raise CheckFailed(Text(f"{what} 的 weights 有负数;注意力权重来自 softmax,在 0 和 1 之间。",
+                               f"{what} returns negative weights; attention weights come out of a softmax and lie "
+                               "between 0 and 1."))
+    off = ((rows.sum(-1) - 1).abs() > ROW_SUM_TOLERANCE).sum().item()
+    if off:
+        raise CheckFailed(Text(f"{what} 的 weights 中,有可看的键的查询行之和应为 1(对键的概率分布),有 {off} 行不是。"
+                               "检查 softmax(dim=-1)以及 softmax 之后对权重做了什么。",
+                               f"In the weights of {what}, each row of a query that has an allowed key should sum to 1 "
+                               f"(a probability distribution over the keys); {off} rows do not. Look at the softmax "
+                               "(dim=-1) and at what happens to the weights after it."))
+    return out.to(torch.float64), weights.to(torch.float64)
+
+
+def expect_varies(first: torch.Tensor, second: torch.Tensor, what: str, inputs: str = "Q and K"):
+    """Answers on two different inputs must differ: a constant is not a result computed from the inputs."""
+    if first.shape == second.shape and torch.allclose(first.to(torch.float64), second.to(torch.float64), atol=1e-9):
+        raise CheckFailed(Text(f"{what} 对两组不同的输入返回了相同的结果:它不是由 {inputs} 算出来的。",
+                               f"{what} returns the same result for two different inputs: it is not computed from "
+                               f"{inputs}."))
+
+
+def expect_measure(value, shape: tuple, what: str) -> torch.Tensor:
+    """One value per head: a tensor (or accepted array type) of the heads' shape, finite; as float64."""
+    got = as_tensor(value, what)
+    expect_shape(got, shape, what)
+    if got.is_floating_point() and not torch.isfinite(got).all():
+        raise CheckFailed(Text(f"{what} 中有 NaN 或 inf。", f"{what} contains NaN or inf."))
+    return got.to(torch.float64)
