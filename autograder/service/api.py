@@ -87,10 +87,10 @@ async def submit(request: Request) -> Response:
                                               filename, data, lang)
     if not new:
         return JSONResponse(describe(request, submission, with_result=True), 200)
+    position = service.store.position(submission)
     service.queue.wake()
     log_event("accepted", id=submission.id, student=submission.student, assignment=assignment,
               sha256=submission.sha256, bytes=len(data), late=submission.late)
-    position = service.store.position(submission)
     return JSONResponse({"id": submission.id, "status": "queued", "position": position}, 202)
 
 

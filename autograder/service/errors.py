@@ -10,7 +10,7 @@ MESSAGES = {
     "no-such-submission": (404, "没有这份提交", "No such submission"),
     "no-such-assignment": (404, "没有作业 {assignment}", "No assignment {assignment}"),
     "not-found": (404, "没有这个地址", "No such address"),
-    "method-not-allowed": (405, "这个地址不支持 {method}", "{method} is not allowed here"),
+    "method-not-allowed": (405, "这个地址不支持 {method}", "Method {method} is not allowed here"),
     "not-graded": (409, "这份提交还没有评完（{status}）", "This submission is not graded yet ({status})"),
     "too-large": (413, "上传超过 {limit_mb:g} MB 的上限，没有保存", "The upload is larger than the {limit_mb:g} MB "
                   "limit and was not stored"),
@@ -22,8 +22,7 @@ MESSAGES = {
     "unknown-assignment": (422, "没有作业 {assignment}（可选：{known}）", "Unknown assignment {assignment} (known: {known})"),
     "which-assignment": (422, "看不出这是哪一份作业，请填写 assignment 字段（可选：{known}）",
                          "Cannot tell which assignment this is; send the `assignment` field (known: {known})"),
-    "bad-lang": (422, "lang 只能是 zh 或 en", "lang must be zh or en"),
-    "bad-filter": (422, "参数 {name} 的值无效", "Invalid value for {name}"),
+    "bad-lang": (422, "lang 只能是 zh 或 en", "The lang field must be zh or en"),
     "in-flight": (429, "你上一份 {assignment} 还在评分，评完后再交", "Your last {assignment} submission is still being "
                   "graded; send again once it is done"),
     "rate-limited": (429, "{assignment} 每小时最多交 {per_hour} 次，请 {retry_after} 秒后再交",
