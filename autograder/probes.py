@@ -1,17 +1,20 @@
 """Probes: the graders' view of a student, calling their functions through the sandbox and getting plain data back."""
 from __future__ import annotations
 
-import ast
 import re
 
 from assignments.quiz import Text
+from autograder.result import ErrorRecord
 from autograder.sandbox.session import MODEL, TOKENIZER, Reply, Sandbox
 from autograder.submission import Submission
+from autograder.submission.scan import Reach, scan_answer
 
-__all__ = ["Student", "StudentFailure", "MODEL", "TOKENIZER"]
+__all__ = ["Student", "StudentFailure", "MODEL", "TOKENIZER", "LIBRARY_ATTENTION_FORBIDDEN"]
 
-FORBIDDEN_NAMES = ("scaled_dot_product_attention", "MultiheadAttention", "multi_head_attention_forward",
-                   "_scaled_dot_product")
+LIBRARY_ATTENTION_FORBIDDEN = frozenset({"scaled_dot_product_attention", "masked_self_attention"})
+"""The answer functions whose questions forbid torch's attention (SPEC §5: `sdpa`, `masked_self_attention`,
+`padding_mask`): each of their calls runs with the sandbox's kernel recorder on. Other calls (the BERT model's
+own eager attention among them) are never recorded."""
 
 
 class StudentFailure(Exception):
@@ -41,8 +44,9 @@ class Student:
     def __init__(self, sandbox: Sandbox, submission: Submission):
         self.sandbox = sandbox
         self.submission = submission
-        self.forbidden: set[str] = set()
-        """Names of functions seen calling library attention (at run time or in their source)."""
+        self.kernels: dict[str, set[str]] = {}
+        """Per answer function, torch's attention kernels seen running during its recorded calls."""
+        self.scans: dict[str, Reach] = {}
         self.broken: dict[str, Reply] = {}
         """Functions that hung or killed the interpreter once: later calls fail at once, costing no restart."""
 
@@ -50,11 +54,12 @@ class Student:
         """The return value of the student's `name(*args, **kwargs)`, as plain data; raises StudentFailure."""
         if name in self.broken:
             raise StudentFailure(name, self.broken[name])
-        reply = self._explain_missing(name, self.sandbox.call(name, *args, **kwargs))
+        record = name in LIBRARY_ATTENTION_FORBIDDEN
+        reply = self._explain_missing(name, self.sandbox.call(name, *args, record=record, **kwargs))
         if reply.kind in ("timeout", "crash"):
             self.broken[name] = reply
-        if reply.forbidden_calls:
-            self.forbidden.add(name)
+        if record:
+            self.kernels.setdefault(name, set()).update(reply.kernels)
         if not reply.ok:
             raise StudentFailure(name, reply)
         return reply.value
@@ -73,28 +78,26 @@ class Student:
         defines = re.compile(rf"^\s*(def\s+{re.escape(name)}\b|{re.escape(name)}\s*[:=])", re.M)
         sources = {cell.index: cell.source for cell in self.sandbox.cells}
         for error in self.sandbox.errors:
-            if defines.search(sources.get(error.cell, "")):
+            if error.kind != "dynamic-code" and defines.search(sources.get(error.cell, "")):
                 return Reply(False, kind="cell-failed", message=f"cell {error.cell}, {error.kind}: {error.message}")
         return reply
 
     def uses_forbidden_api(self, name: str) -> bool:
-        """Did `name` call torch's own attention, seen at run time or named in the function's source?"""
-        return name in self.forbidden or _names_forbidden(self.submission.definition_source(name), name)
+        """Did torch's attention run during a recorded call of `name`, or does the code `name` reaches (names
+        resolved across the notebook's cells) refer to it? Dynamic code it reaches is flagged to the instructor
+        once, in the submission's errors, and not scored."""
+        statically = bool(self.scan(name).forbidden)  # scanned even when the run time decides: flags dynamic code
+        return statically or bool(self.kernels.get(name))
+
+    def scan(self, name: str) -> Reach:
+        """The static scan of what answer `name` reaches (once per answer; its dynamic code goes to `errors`)."""
+        if name not in self.scans:
+            self.scans[name] = reach = scan_answer(self.sandbox.cells, name)
+            self.sandbox.errors += [ErrorRecord(cell, "dynamic-code", _dynamic_message(name, construct))
+                                    for cell, construct in reach.dynamic]
+        return self.scans[name]
 
 
-def _names_forbidden(source: str, own_name: str) -> bool:
-    """True when the source mentions library attention other than by defining a function of the same name."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return False
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr in FORBIDDEN_NAMES:
-            return True
-        if isinstance(node, ast.Name) and node.id in FORBIDDEN_NAMES and node.id != own_name:
-            return True
-        if isinstance(node, ast.alias) and node.name.split(".")[-1] in FORBIDDEN_NAMES:
-            return True
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in FORBIDDEN_NAMES:
-            return True
-    return False
+def _dynamic_message(name: str, construct: str) -> str:
+    return (f"`{name}` 用到了运行时生成的代码({construct}),没有据此扣分,请老师人工查看。 / "
+            f"`{name}` reaches code built at run time ({construct}): not scored for it; look at it by hand.")

@@ -18,6 +18,8 @@ ERROR_KINDS = {
     "invalid": "the sandbox sent back data that is not valid",
     "protocol": "the sandbox did not understand a request",
     "unencodable": "a value could not be turned into plain data",
+    "dynamic-code": "an answer reaches code built at run time (exec, eval, getattr with a computed name…): "
+                    "not scored for it, for the instructor to look at",
     # the whole submission (cell -1)
     "renamed-notebook": "the only notebook in the folder was graded, under another name than released",
     "invalid-notebook": "the notebook is not readable JSON or not a notebook",

@@ -31,7 +31,8 @@ class Reply:
     value: object = None
     kind: str = ""
     message: str = ""
-    forbidden_calls: int = 0
+    kernels: tuple[str, ...] = ()
+    """Torch's attention kernels that ran during a recorded call (names as the sandbox saw them)."""
 
 
 class Sandbox:
@@ -84,10 +85,11 @@ class Sandbox:
                 self.errors.append(ErrorRecord(cell.index, kind, reply.message))
         return self.errors
 
-    def call(self, name: str, *args, **kwargs) -> Reply:
-        """Call the student's function `name` inside the sandbox; arguments are encoded, never shared."""
+    def call(self, name: str, *args, record: bool = False, **kwargs) -> Reply:
+        """Call the student's function `name` inside the sandbox; arguments are encoded, never shared.
+        With `record`, the reply names torch's attention kernels that ran during the call."""
         request = {"op": "call", "name": name, "args": [_encode_arg(a) for a in args],
-                   "kwargs": {k: _encode_arg(v) for k, v in kwargs.items()}}
+                   "kwargs": {k: _encode_arg(v) for k, v in kwargs.items()}, "record": record}
         return self._request(request, self.limits.call_timeout)
 
     def get(self, name: str) -> Reply:
@@ -246,9 +248,10 @@ def _reply(raw: bytes) -> Reply:
     except (wire.WireError, KeyError, ValueError, TypeError) as exc:
         return Reply(False, kind="invalid", message=f"the sandbox returned data that is not valid: {exc}"[:300])
     text = message.get("message") or ": ".join(str(message[k]) for k in ("ename", "evalue") if message.get(k))
-    forbidden = message.get("forbidden_calls", 0)
+    kernels = message.get("kernels")
+    kernels = tuple(str(k)[:200] for k in kernels[:50]) if isinstance(kernels, list) else ()
     return Reply(ok=bool(message.get("ok")), value=value, kind=str(message.get("kind", "")),
-                 message=str(text)[:2000], forbidden_calls=forbidden if isinstance(forbidden, int) else 0)
+                 message=str(text)[:2000], kernels=kernels)
 
 
 def _crash_message(exc: BaseException, returncode) -> str:

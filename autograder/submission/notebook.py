@@ -1,7 +1,6 @@
 """A submitted notebook: read and validate it, pick the cells to run, infer its assignment."""
 from __future__ import annotations
 
-import ast
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,14 +39,6 @@ class Submission:
         """Every code cell except nbgrader grade (test) cells, in order, with its notebook index."""
         return [Cell(i, _source(c)) for i, c in enumerate(self.notebook.cells)
                 if c.get("cell_type") == "code" and not _is_test_cell(c) and _grade_id(c) != SELF_CHECK_ID]
-
-    def definition_source(self, name: str) -> str:
-        """The source of the last code cell that defines `name` at top level ('' if none does)."""
-        found = ""
-        for cell in self.cells:
-            if name in _top_level_names(cell.source):
-                found = cell.source
-        return found
 
 
 def load_submission(path: str | Path, assignment: str | None = None) -> Submission:
@@ -100,18 +91,3 @@ def _grade_id(cell) -> str | None:
 def _is_test_cell(cell) -> bool:
     meta = cell.get("metadata", {}).get("nbgrader", {})
     return bool(meta.get("grade")) and not meta.get("solution")
-
-
-def _top_level_names(source: str) -> set[str]:
-    try:
-        tree = ast.parse("\n".join(l for l in source.splitlines() if not l.lstrip().startswith(("%", "!"))))
-    except SyntaxError:
-        return set()
-    names = set()
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-    return names

@@ -39,7 +39,8 @@ class Runner:
     def __init__(self):
         self.namespace = {"__name__": "__main__", "display": lambda *a, **k: None}
         self.output = Discard()
-        self.forbidden_calls = 0
+        self.recorder = None
+        """Records torch's attention kernels during a call (set up by main() once torch is imported)."""
         self.model = self.tokenizer = None
 
     def handle(self, request: dict) -> dict:
@@ -51,7 +52,8 @@ class Runner:
             if op == "exec":
                 reply = self.exec_cell(str(request["source"]), int(request.get("cell", -1)))
             elif op == "call":
-                reply = self.call(str(request["name"]), request.get("args", []), request.get("kwargs", {}))
+                reply = self.call(str(request["name"]), request.get("args", []), request.get("kwargs", {}),
+                                  record=request.get("record") is True)
             elif op == "get":
                 reply = self.get(str(request["name"]))
             else:
@@ -75,8 +77,9 @@ class Runner:
             return _error_reply(exc)
         return {"ok": True}
 
-    def call(self, name: str, args: list, kwargs: dict) -> dict:
-        """Call the student's function `name` on decoded arguments; reply with its encoded return value."""
+    def call(self, name: str, args: list, kwargs: dict, record: bool = False) -> dict:
+        """Call the student's function `name` on decoded arguments; reply with its encoded return value
+        (and, with `record`, the names of torch's attention kernels that ran during the call)."""
         func = self.namespace.get(name)
         if func is None:
             return {"ok": False, "kind": "missing", "message": f"{name} is not defined"}
@@ -84,14 +87,18 @@ class Runner:
             return {"ok": False, "kind": "not-callable", "message": f"{name} is not a function"}
         args = [self._argument(a) for a in args]
         kwargs = {k: self._argument(v) for k, v in kwargs.items()}
-        before = self.forbidden_calls
+        seen: set[str] = set()
+        recording = {"kernels": seen} if record else {}
         try:
-            value = self._with_student_streams(func, *args, **kwargs)
+            if record and self.recorder is not None:
+                value = self.recorder(seen, self._with_student_streams, func, *args, **kwargs)
+            else:
+                value = self._with_student_streams(func, *args, **kwargs)
         except SoftTimeout:
             raise
         except BaseException as exc:  # noqa: BLE001
-            return dict(_error_reply(exc), forbidden_calls=self.forbidden_calls - before)
-        return self._value_reply(value, forbidden_calls=self.forbidden_calls - before)
+            return dict(_error_reply(exc), **_listed(recording))
+        return self._value_reply(value, **_listed(recording))
 
     def get(self, name: str) -> dict:
         """Reply with the encoded value of a global the student defined."""
@@ -127,14 +134,6 @@ class Runner:
             self.model, self.tokenizer = load_model()
         return self.model, self.tokenizer
 
-    def count_forbidden(self, func):
-        """Wrap a forbidden library function so that each call through it is counted."""
-        def counted(*args, **kwargs):
-            self.forbidden_calls += 1
-            return func(*args, **kwargs)
-        counted.__wrapped__ = func
-        return counted
-
 
 _PRETRAINED: tuple = ()
 
@@ -163,17 +162,66 @@ def _error_reply(exc: BaseException) -> dict:
             "traceback": "".join(traceback.format_list(frames[-5:]))[:3000]}
 
 
-def _install_counters(runner: Runner) -> None:
-    """Count calls to the library attention that some answers must not use (before any student code runs)."""
+def _listed(recording: dict) -> dict:
+    return {k: sorted(v)[:MAX_KERNELS] for k, v in recording.items()}
+
+
+MAX_KERNELS = 50
+ATTENTION = "attention"
+"""Every attention kernel, function and module of torch has this in its name (aten::scaled_dot_product_attention,
+aten::_scaled_dot_product_attention_math, aten::_native_multi_head_attention, multi_head_attention_forward…)."""
+
+
+def kernel_recorder():
+    """A function `record(seen, call, *args)` that runs `call(*args)` and adds to `seen` the attention kernels
+    torch ran meanwhile; None without torch. Set up before any student code runs, in the process that runs it.
+
+    Two observers, because each misses what the other sees (see benchmarks/forbidden_api.py):
+    - the dispatcher's RecordFunction hooks (the legacy CPU profiler: no thread, no Kineto) see every aten op,
+      composite ones such as aten::_scaled_dot_product_attention_math included, whatever called it (Python,
+      torch.ops.aten, torch._C._nn, TorchScript, code under DisableTorchFunction);
+    - a TorchFunctionMode sees Python-level torch functions, among them F.multi_head_attention_forward, which
+      nn.MultiheadAttention runs with matmuls (no attention kernel) when it returns the weights.
+    """
     try:
         import torch
-        import torch.nn.functional as F
+        from torch._C import _autograd, _profiler
+        from torch.overrides import TorchFunctionMode
     except ImportError:
-        return
-    F.scaled_dot_product_attention = runner.count_forbidden(F.scaled_dot_product_attention)
-    F.multi_head_attention_forward = runner.count_forbidden(F.multi_head_attention_forward)
-    torch.nn.MultiheadAttention.forward = runner.count_forbidden(torch.nn.MultiheadAttention.forward)
+        return None
     torch.set_num_threads(1)
+    config = _profiler.ProfilerConfig(_profiler.ProfilerState.CPU, False, False, False, False, False,
+                                      _profiler._ExperimentalConfig())
+
+    class AttentionFunctions(TorchFunctionMode):
+        """Notes the name of every torch function called whose name says attention."""
+
+        def __init__(self, seen: set):
+            super().__init__()
+            self.seen = seen
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            name = str(getattr(func, "__name__", ""))
+            if ATTENTION in name.lower():
+                self.seen.add(f"python:{name}"[:200])
+            return func(*args, **(kwargs or {}))
+
+    def record(seen: set, call, *args, **kwargs):
+        profiling = not _autograd._profiler_enabled()
+        if profiling:
+            _autograd._enable_profiler_legacy(config)
+        try:
+            with AttentionFunctions(seen):
+                return call(*args, **kwargs)
+        finally:
+            if profiling:
+                try:
+                    threads = _autograd._disable_profiler_legacy(_autograd._ProfilerDisableOptions(True, True))
+                except RuntimeError:  # the student's code stopped the profiler: the Python-level record stands
+                    threads = []
+                seen.update(e.name()[:200] for events in threads for e in events if ATTENTION in e.name().lower())
+
+    return record
 
 
 def main() -> None:
@@ -186,7 +234,7 @@ def main() -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     runner = Runner()
     sys.stdout = sys.stderr = runner.output
-    _install_counters(runner)
+    runner.recorder = kernel_recorder()
     proto_out.write(wire.dumps({"ok": True, "ready": True}))
     proto_out.flush()
     for line in proto_in:

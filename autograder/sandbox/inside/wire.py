@@ -13,6 +13,14 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 8
 MAX_ITEMS = 10_000
 DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool")
+ACCEPTED_RESULTS = (
+    "a torch.Tensor (real or bool dtype; requires_grad, a GPU or a view are fine: it is detached and copied)",
+    "a NumPy array or NumPy scalar (np.float32(0.3), np.int64(2) and 0-d arrays have shape [])",
+    "a Python int or float (shape [])",
+    "a (nested) list or tuple of numbers",
+)
+"""Where a question expects a tensor, these are accepted alike (the one list the notebooks and README refer to);
+a pair of results is a tuple or list of two of them. Anything else is `wrong-type`."""
 
 
 class WireError(ValueError):
@@ -102,7 +110,7 @@ def _encode_array(array) -> dict:
             array = array.astype(np.float64)
         else:
             return {"$object": f"numpy.ndarray[{array.dtype}]"}
-    array = np.ascontiguousarray(array)
+    array = np.ascontiguousarray(array).reshape(array.shape)  # ascontiguousarray makes a 0-d array 1-d
     return {"$tensor": {"dtype": array.dtype.name, "shape": list(array.shape), "data": _b64(array), "kind": "numpy"}}
 
 
