@@ -3,8 +3,8 @@
 Without bubblewrap nothing is hidden by a mount namespace, and the repository is world-readable (the package is
 installed in the venv, editable or not). So when the grader is root, each sandbox runs under a uid of its own
 (no other process has it: sandboxes cannot signal, trace or read one another) in the group `attn-sandbox`
-(created with useradd, else `nogroup`), with no supplementary groups and no_new_privs (setuid programs give
-nothing back). The group gets, through POSIX ACL entries that change nothing for anyone else:
+(created with useradd, else `nogroup`), with no supplementary groups, no_new_privs (setuid programs give nothing
+back) and no IPv4/IPv6 sockets (seccomp.py). The group gets, through POSIX ACL entries that change nothing for anyone else:
   - no access to the answer key and the grader package (wherever they are installed), every entry of the
     project directory but the venv, the grader's working directory (the course: source/, gradebook, submitted/,
     results) and any path named in ATTN_GRADE_PROTECT or passed to protect() (the results path);
@@ -29,7 +29,7 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.sandbox import acl
+from autograder.sandbox import acl, seccomp
 
 GROUP = "attn-sandbox"
 UID_BASE, UID_SPAN = 0x60000000, 1 << 24
@@ -67,6 +67,7 @@ class Identity:
         os.setresgid(self.gid, self.gid, self.gid)
         os.setresuid(self.uid, self.uid, self.uid)
         _no_new_privileges()
+        seccomp.forbid_network()
 
     def processes(self) -> list[int]:
         """Pids of the live processes running as this uid (zombies excluded)."""
