@@ -4,14 +4,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import nbformat
-
 from assignments import ASSIGNMENT_IDS
 from autograder.batch import grade
+from autograder.classroom import edited, grade_ids, write
 from autograder.sandbox.session import Limits
+from autograder.files import PROJECT
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "demo-out"
+OUT = PROJECT / "demo-out"
 LIMITS = Limits(cell_timeout=10, call_timeout=5)
 """Shorter than the defaults (60 s a cell, 10 s a call) so that dave's endless loops cost seconds, not minutes."""
 
@@ -44,14 +43,9 @@ def build_class(submitted: Path) -> None:
     """Write `submitted/<student>/<assignment>/<assignment>.ipynb` for every student and assignment."""
     for student, (origin, rewrites) in CLASS.items():
         for assignment in ASSIGNMENT_IDS:
-            nb = nbformat.read(ROOT / origin / assignment / f"{assignment}.ipynb", as_version=4)
-            for cell in nb.cells:
-                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-                if grade_id in rewrites:
-                    cell.source = rewrites[grade_id]
-            target = submitted / student / assignment / f"{assignment}.ipynb"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(nb, target)
+            base = PROJECT / origin / assignment / f"{assignment}.ipynb"
+            mine = {grade_id: source for grade_id, source in rewrites.items() if grade_id in grade_ids(base)}
+            write(edited(base, replace=mine), submitted / student / assignment / f"{assignment}.ipynb")
 
 
 def main() -> None:
@@ -64,7 +58,7 @@ def main() -> None:
         summary = grade(OUT / "submitted", assignment=assignment, out=OUT / assignment, limits=LIMITS)
         scores = ", ".join(f"{r.student} {r.score:g}/{r.max_score:g}" for r in summary.results)
         print(f"{assignment}: {scores}")
-    print(f"\nReports: {OUT.relative_to(ROOT)}/<assignment>/report.html (class), grades.csv, results.jsonl,")
+    print(f"\nReports: {OUT.relative_to(PROJECT)}/<assignment>/report.html (class), grades.csv, results.jsonl,")
     print("         feedback/<student>/<assignment>.html, gradescope/<student>/results.json")
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+PROJECT = Path(__file__).resolve().parents[1]
+"""The course directory this package lives in: source/, release/, assignments/, nbgrader_config.py."""
+
 
 def write_atomically(path: str | Path, data: str | bytes) -> Path:
     """Write `data` (text as UTF-8) to `path` through a temporary sibling: fsynced, renamed, directory fsynced.

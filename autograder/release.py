@@ -8,11 +8,10 @@ import sys
 from pathlib import Path
 
 from assignments import ASSIGNMENT_IDS
+from autograder.files import PROJECT
 
-ROOT = Path(__file__).resolve().parent.parent
 
-
-def generate_release(course_dir: Path = ROOT, assignments=ASSIGNMENT_IDS) -> list[Path]:
+def generate_release(course_dir: Path = PROJECT, assignments=ASSIGNMENT_IDS) -> list[Path]:
     """Run `nbgrader generate_assignment` for each assignment in `course_dir`; return the released notebooks."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     released = []
@@ -26,11 +25,11 @@ def generate_release(course_dir: Path = ROOT, assignments=ASSIGNMENT_IDS) -> lis
 def copy_course(target: Path) -> Path:
     """A scratch course directory holding this repo's nbgrader_config.py and source/ (for tests and benchmarks)."""
     target.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "nbgrader_config.py", target / "nbgrader_config.py")
-    shutil.copytree(ROOT / "source", target / "source", dirs_exist_ok=True)
+    shutil.copy(PROJECT / "nbgrader_config.py", target / "nbgrader_config.py")
+    shutil.copytree(PROJECT / "source", target / "source", dirs_exist_ok=True)
     return target
 
 
 if __name__ == "__main__":
     for path in generate_release():
-        print(f"released {path.relative_to(ROOT)}")
+        print(f"released {path.relative_to(PROJECT)}")

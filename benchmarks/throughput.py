@@ -38,6 +38,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from assignments import ASSIGNMENT_IDS  # noqa: E402
+from autograder import classroom  # noqa: E402
 from autograder.batch import grade  # noqa: E402
 from autograder.release import generate_release  # noqa: E402
 
@@ -46,7 +47,6 @@ c.CourseDirectory.course_id = "transformer-attention"
 c.ClearSolutions.code_stub = {"python": "# 在这里作答 / YOUR CODE HERE\\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "在这里作答 / YOUR ANSWER HERE"
 '''
-MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
 MIX = ("right", "partial", "wrong", "right", "partial", "wrong", "right", "partial", "wrong", "right")
 MISTAKES = {  # assignment → kind → answer cells (by grade_id) replaced; "wrong" also answers every quiz wrongly
     "attention_by_hand": {
@@ -91,19 +91,12 @@ def build_course(home: Path, assignments, per_assignment: int) -> Path:
 
 def answered(home: Path, assignment: str, kind: str) -> nbformat.NotebookNode:
     """The released notebook with every answer cell filled: the instructor's solutions with `kind`'s mistakes."""
-    source = nbformat.read(home / "source" / assignment / f"{assignment}.ipynb", as_version=4)
-    answers = {c.metadata["nbgrader"]["grade_id"]: MARKERS.sub("", c.source) for c in source.cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
+    source = home / "source" / assignment / f"{assignment}.ipynb"
+    answers = dict(MISTAKES[assignment].get(kind, {}))
     if kind == "wrong":
         answers |= {g: re.sub(r'"([A-D])"', lambda m: f'"{"BCDA"["ABCD".index(m.group(1))]}"', text)
-                    for g, text in answers.items() if g.startswith("answer_quiz_")}
-    answers |= MISTAKES[assignment].get(kind, {})
-    nb = nbformat.read(home / "release" / assignment / f"{assignment}.ipynb", as_version=4)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            cell.source = answers[grade_id]
-    return nb
+                    for g, text in classroom.solutions(source).items() if g.startswith("answer_quiz_")}
+    return classroom.answered(home / "release" / assignment / f"{assignment}.ipynb", source, answers)
 
 
 # ---------------------------------------------------------------- measuring

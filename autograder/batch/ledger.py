@@ -8,10 +8,9 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from autograder.files import write_atomically
+from autograder.files import PROJECT, write_atomically
 from autograder.batch.submissions import BatchError, Task
 
-ROOT = Path(__file__).resolve().parent.parent
 GRADING_CODE = ("assignments", "autograder/submission", "autograder/sandbox", "autograder/probes.py",
                 "autograder/graders", "autograder/scoring.py", "autograder/result.py", "autograder/check.py")
 """The code whose change makes every stored result stale (reports and the CLI are not in it)."""
@@ -21,9 +20,9 @@ def grading_stamp(lang: str) -> str:
     """A fingerprint of the grading code and the feedback language: stored results with another are stale."""
     digest = hashlib.sha256(lang.encode())
     for entry in GRADING_CODE:
-        path = ROOT / entry
+        path = PROJECT / entry
         for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
-            digest.update(str(file.relative_to(ROOT)).encode() + b"\0" + file.read_bytes())
+            digest.update(str(file.relative_to(PROJECT)).encode() + b"\0" + file.read_bytes())
     return digest.hexdigest()[:16]
 
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shutil
 from pathlib import Path
 
 import nbformat
 
+from autograder import classroom
 from autograder.release import copy_course, generate_release
 from autograder.sandbox.session import Limits
 from support.notebooks import ROOT
@@ -16,7 +16,6 @@ from support.notebooks import ROOT
 ID = "attention_by_hand"
 LIMITS = Limits(cell_timeout=10, call_timeout=10)
 """Short timeouts so the hostile submission's infinite loop costs seconds; nbgrader gets the same ones."""
-MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
 
 SDPA_MISSING_SCALE = '''def scaled_dot_product_attention(Q, K, V, mask=None):
     scores = Q @ K.transpose(-2, -1)
@@ -77,17 +76,10 @@ def build_class(base: Path, students=tuple(CLASS)) -> Path:
 def answered(home: Path, answers: dict[str, str] | None) -> nbformat.NotebookNode:
     """The released notebook; unless `answers` is None, with every solution cell answered (by the instructor's
     solution, or by `answers[grade_id]`)."""
-    nb = nbformat.read(home / "release" / ID / f"{ID}.ipynb", as_version=4)
+    release = home / "release" / ID / f"{ID}.ipynb"
     if answers is None:
-        return nb
-    solutions = {c.metadata["nbgrader"]["grade_id"]: MARKERS.sub("", c.source)
-                 for c in nbformat.read(home / "source" / ID / f"{ID}.ipynb", as_version=4).cells
-                 if c.metadata.get("nbgrader", {}).get("solution")}
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            cell.source = answers.get(grade_id, solutions[grade_id])
-    return nb
+        return nbformat.read(release, as_version=4)
+    return classroom.answered(release, home / "source" / ID / f"{ID}.ipynb", answers)
 
 
 def copy_students(submitted: Path, target: Path, students) -> Path:
