@@ -53,6 +53,8 @@ def scan_answer(cells: list[Cell], answer: str) -> Reach:
     reach, done = Reach(), set()
     todo = [table[answer]] if answer in table else []
     defined_at = table[answer].order if answer in table else -1
+    if answer in table and is_torch_attention(table[answer].module):  # the answer *is* torch's, imported
+        reach.forbidden.append(table[answer].module)
     for order, cell, statement in statements:  # run after the answer was defined (or instead): may redefine it
         if order > defined_at and not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             scope = _Scope(table, stars, {})
@@ -191,8 +193,8 @@ class _Scope:
             qualified = self.qualify(chain)
             if qualified and is_torch_attention(qualified):
                 yield qualified
-            elif _is_dynamic_module(qualified) and not (len(chain) > 1 and _is_dynamic_module(self.qualify(chain[:-1]))):
-                yield f"dynamic:{qualified}"
+            elif _is_dynamic_module(qualified) and not (chain[1:] and _is_dynamic_module(self.qualify(chain[:-1]))):
+                yield f"dynamic:{qualified}"  # named once, at its shortest: `importlib`, not also `importlib.x`
 
     def qualify(self, chain: list[str], depth: int = 0) -> str:
         """The full name `chain` stands for when its root is an import (or an alias of one); '' otherwise."""

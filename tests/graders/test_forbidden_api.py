@@ -9,6 +9,8 @@ from __future__ import annotations
 import pytest
 
 from autograder.check import check
+from autograder.reports.class_report import render_class_report
+from autograder.reports.terminal import render_table
 from autograder.submission import Cell
 from autograder.submission.scan import scan_answer
 from support.notebooks import make_submission, source_notebook
@@ -23,20 +25,27 @@ def scan(answer: str, *sources: str):
 @pytest.mark.parametrize("sources, named", [
     (("import torch.nn.functional as F", "def msa(Q, K, V):\n    return F.scaled_dot_product_attention(Q, K, V)"),
      "torch.nn.functional.scaled_dot_product_attention"),
-    (("from torch.nn.functional import scaled_dot_product_attention as sdpa", "def msa(Q, K, V):\n    return sdpa(Q, K, V)"),
+    (("from torch.nn.functional import scaled_dot_product_attention as sdpa",
+      "def msa(Q, K, V):\n    return sdpa(Q, K, V)"),
      "torch.nn.functional.scaled_dot_product_attention"),
     (("import torch", "def msa(Q, K, V):\n    return torch.ops.aten._scaled_dot_product_attention_math(Q, K, V)"),
      "torch.ops.aten._scaled_dot_product_attention_math"),
     (("import torch", "def msa(Q, K, V):\n    return torch._C._nn.scaled_dot_product_attention(Q, K, V), None"),
      "torch._C._nn.scaled_dot_product_attention"),
-    (("from torch import nn", "attention = nn.MultiheadAttention(4, 1)", "def msa(Q, K, V):\n    return attention(Q, K, V)"),
+    (("from torch import nn", "attention = nn.MultiheadAttention(4, 1)",
+      "def msa(Q, K, V):\n    return attention(Q, K, V)"),
      "torch.nn.MultiheadAttention"),
-    (("import torch.nn.functional as F", "def msa(Q, K, V):\n    return getattr(F, 'scaled_dot_product_attention')(Q, K, V)"),
+    (("import torch.nn.functional as F",
+      "def msa(Q, K, V):\n    return getattr(F, 'scaled_dot_product_attention')(Q, K, V)"),
      "torch.nn.functional.scaled_dot_product_attention"),
     (("from torch.nn.functional import *", "def msa(Q, K, V):\n    return scaled_dot_product_attention(Q, K, V)"),
      "torch.nn.functional.scaled_dot_product_attention"),
     (("def msa(Q, K, V):\n    import torch.nn.functional as G\n    return G.multi_head_attention_forward(Q, K, V)",),
      "torch.nn.functional.multi_head_attention_forward"),
+    (("from torch.nn.functional import scaled_dot_product_attention as msa",),
+     "torch.nn.functional.scaled_dot_product_attention"),
+    (("import torch", "msa = torch.nn.functional.scaled_dot_product_attention"),
+     "torch.nn.functional.scaled_dot_product_attention"),
     (("import torch.nn.functional as F\nfunctional = F", "sdpa = functional.scaled_dot_product_attention",
       "def helper(Q, K, V):\n    return sdpa(Q, K, V)", "def msa(Q, K, V):\n    return helper(Q, K, V)"),
      "torch.nn.functional.scaled_dot_product_attention"),
@@ -230,13 +239,18 @@ def test_a_cell_comparing_with_torch_is_not_forbidden(tmp_path):
 
 @pytest.mark.slow
 def test_exec_built_answer_is_flagged_and_scored_by_behaviour(tmp_path):
-    """Does an exec-built answer get a `dynamic-code` record naming it, and the points its behaviour earns?"""
+    """Does an exec-built answer get a `dynamic-code` record naming it (shown in the terminal table and the class
+    report), and the points its behaviour earns?"""
     result = graded(tmp_path, "exec", "masked_attention", {"answer_masked_self_attention": EXEC_BUILT_MSA})
     for qid in ATTENTION_QUESTIONS:
         assert result.question(qid).score == result.question(qid).max_score, result.to_json(indent=1)
     flagged = [e for e in result.errors if e.kind == "dynamic-code"]
     assert flagged and all("masked_self_attention" in e.message and "exec()" in e.message for e in flagged)
     assert {e.cell for e in flagged} == {13}  # the answer cell, where exec runs
+    result.student = "exec-student"
+    assert "dynamic-code" in render_table(result)
+    report = render_class_report([result], assignment="masked_attention")
+    assert "dynamic-code" in report and "exec-student" in report
 
 
 SDPA_MATH_KERNEL = '''import torch
@@ -264,9 +278,9 @@ def test_sdpa_through_the_math_kernel_scores_zero(tmp_path):
 
 @pytest.mark.slow
 def test_sdpa_kernel_seen_at_run_time_through_a_computed_name(tmp_path):
-    """Is the kernel seen at run time when no name reveals it, and the computed getattr flagged?"""
+    """Is the kernel seen at run time (in a cold runner) when no name reveals it, and the getattr flagged?"""
     result = graded(tmp_path, "getattr", "attention_by_hand",
-                    {"answer_scaled_dot_product_attention": SDPA_VIA_GETATTR_STRING})
+                    {"answer_scaled_dot_product_attention": SDPA_VIA_GETATTR_STRING}, warm=False)  # a cold runner
     q = result.question("sdpa")
     assert q.score == 0 and "forbidden-api" in q.mistakes, (q.score, q.mistakes)
     assert [e.kind for e in result.errors] == ["dynamic-code"], result.errors

@@ -88,7 +88,7 @@ class Runner:
         args = [self._argument(a) for a in args]
         kwargs = {k: self._argument(v) for k, v in kwargs.items()}
         seen: set[str] = set()
-        recording = {"kernels": seen} if record else {}
+        listed = lambda: {"kernels": sorted(seen)[:MAX_KERNELS]} if record else {}  # noqa: E731 — read after the call
         try:
             if record and self.recorder is not None:
                 value = self.recorder(seen, self._with_student_streams, func, *args, **kwargs)
@@ -97,8 +97,8 @@ class Runner:
         except SoftTimeout:
             raise
         except BaseException as exc:  # noqa: BLE001
-            return dict(_error_reply(exc), **_listed(recording))
-        return self._value_reply(value, **_listed(recording))
+            return dict(_error_reply(exc), **listed())
+        return self._value_reply(value, **listed())
 
     def get(self, name: str) -> dict:
         """Reply with the encoded value of a global the student defined."""
@@ -162,11 +162,8 @@ def _error_reply(exc: BaseException) -> dict:
             "traceback": "".join(traceback.format_list(frames[-5:]))[:3000]}
 
 
-def _listed(recording: dict) -> dict:
-    return {k: sorted(v)[:MAX_KERNELS] for k, v in recording.items()}
-
-
 MAX_KERNELS = 50
+"""At most this many kernel names in one reply."""
 ATTENTION = "attention"
 """Every attention kernel, function and module of torch has this in its name (aten::scaled_dot_product_attention,
 aten::_scaled_dot_product_attention_math, aten::_native_multi_head_attention, multi_head_attention_forward…)."""
@@ -192,6 +189,9 @@ def kernel_recorder():
     torch.set_num_threads(1)
     config = _profiler.ProfilerConfig(_profiler.ProfilerState.CPU, False, False, False, False, False,
                                       _profiler._ExperimentalConfig())
+    enabled, enable, disable = (_autograd._profiler_enabled, _autograd._enable_profiler_legacy,
+                                _autograd._disable_profiler_legacy)  # bound now: a cell may patch the module
+    options = _autograd._ProfilerDisableOptions(True, True)
 
     class AttentionFunctions(TorchFunctionMode):
         """Notes the name of every torch function called whose name says attention."""
@@ -207,16 +207,16 @@ def kernel_recorder():
             return func(*args, **(kwargs or {}))
 
     def record(seen: set, call, *args, **kwargs):
-        profiling = not _autograd._profiler_enabled()
+        profiling = not enabled()
         if profiling:
-            _autograd._enable_profiler_legacy(config)
+            enable(config)
         try:
             with AttentionFunctions(seen):
                 return call(*args, **kwargs)
         finally:
             if profiling:
                 try:
-                    threads = _autograd._disable_profiler_legacy(_autograd._ProfilerDisableOptions(True, True))
+                    threads = disable(options)
                 except RuntimeError:  # the student's code stopped the profiler: the Python-level record stands
                     threads = []
                 seen.update(e.name()[:200] for events in threads for e in events if ATTENTION in e.name().lower())
