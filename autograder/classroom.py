@@ -3,11 +3,20 @@ the tests and the benchmarks."""
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
 
+from autograder.files import PROJECT
+
 SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
+STOCK_CONFIG = '''c = get_config()  # noqa: F821  stock nbgrader: notebooks run in a Jupyter kernel, hidden tests included
+c.CourseDirectory.course_id = "transformer-attention"
+c.ClearSolutions.code_stub = {"python": "# 在这里作答 / YOUR CODE HERE\\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "在这里作答 / YOUR ANSWER HERE"
+'''
+"""A course configuration without this repo's engine: what an instructor gets from nbgrader alone."""
 
 
 def _grade_id(cell) -> str | None:
@@ -58,6 +67,14 @@ def answered(release: Path, source: Path, answers: dict[str, str] | None = None)
     """The released notebook with every answer cell filled: the instructor's solution unless `answers` (grade_id →
     source) gives another."""
     return edited(release, replace=solutions(source) | (answers or {}))
+
+
+def stock_course(home: Path) -> Path:
+    """A scratch nbgrader course at `home` with this repo's source/ and STOCK_CONFIG (no engine: the grade cells'
+    own hidden tests score the notebook in a Jupyter kernel)."""
+    shutil.copytree(PROJECT / "source", home / "source")
+    (home / "nbgrader_config.py").write_text(STOCK_CONFIG, encoding="utf-8")
+    return home
 
 
 def write(nb: nbformat.NotebookNode, path: Path) -> Path:

@@ -10,11 +10,10 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float, Unicode
 
 from assignments import ASSIGNMENT_IDS
-from autograder.result import QuestionResult, Result
+from autograder.result import STATUSES, QuestionResult, Result
 from autograder.sandbox.session import Limits
 
 HIDDEN_TESTS = re.compile(r"^[^\n]*BEGIN HIDDEN TESTS.*?END HIDDEN TESTS[^\n]*(\n|$)", re.S | re.M)
-MARK = {"passed": "✓", "partial": "◐", "failed": "✗", "error": "!", "manual": "✎"}
 
 
 class GradeInSandbox(NbGraderPreprocessor):
@@ -92,7 +91,7 @@ def question_outputs(question: QuestionResult | None, grade_id: str, points: flo
     if question is None:
         return [_stdout(f"[attn-grade] {grade_id}: not a question the engine grades; scored 0\n"), _score(0.0)]
     mistakes = f" — {', '.join(question.mistakes)}" if question.mistakes else ""
-    header = (f"[attn-grade] {MARK[question.status]} {question.id}: {question.score:g}/{question.max_score:g} "
+    header = (f"[attn-grade] {STATUSES[question.status].mark} {question.id}: {question.score:g}/{question.max_score:g} "
               f"({question.status}){mistakes}")
     outputs = [_stdout(f"{header}\n{question.feedback}\n".replace("\n\n", "\n"))]
     if picture:

@@ -4,8 +4,26 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
-STATUSES = ("passed", "partial", "failed", "error", "manual")
-"""A question's status (SPEC §5)."""
+from assignments.quiz import Text
+
+
+@dataclass(frozen=True)
+class Status:
+    """How a question's status (SPEC §5) is shown: a terminal mark, a colour, a name in both languages."""
+
+    mark: str
+    colour: str
+    name: Text
+
+
+STATUSES = {
+    "passed": Status("✓", "#1a7f37", Text("通过", "passed")),
+    "partial": Status("◐", "#b35900", Text("部分正确", "partial")),
+    "failed": Status("✗", "#c62828", Text("未通过", "failed")),
+    "error": Status("!", "#6a1b9a", Text("出错", "error")),
+    "manual": Status("✎", "#455a64", Text("人工评分", "graded by hand")),
+}
+"""The closed list of question statuses, in order from best to needing a person."""
 
 ERROR_KINDS = {
     # a cell (or a call) of the submission

@@ -42,11 +42,6 @@ from autograder import classroom  # noqa: E402
 from autograder.batch import grade  # noqa: E402
 from autograder.release import generate_release  # noqa: E402
 
-STOCK_CONFIG = '''c = get_config()  # noqa: F821  stock nbgrader: notebooks run in a Jupyter kernel, hidden tests included
-c.CourseDirectory.course_id = "transformer-attention"
-c.ClearSolutions.code_stub = {"python": "# 在这里作答 / YOUR CODE HERE\\nraise NotImplementedError()"}
-c.ClearSolutions.text_stub = "在这里作答 / YOUR ANSWER HERE"
-'''
 MIX = ("right", "partial", "wrong", "right", "partial", "wrong", "right", "partial", "wrong", "right")
 MISTAKES = {  # assignment → kind → answer cells (by grade_id) replaced; "wrong" also answers every quiz wrongly
     "attention_by_hand": {
@@ -77,8 +72,7 @@ MISTAKES = {  # assignment → kind → answer cells (by grade_id) replaced; "wr
 
 def build_course(home: Path, assignments, per_assignment: int) -> Path:
     """A stock nbgrader course at `home`: source/, a generated release/ and submitted/<student>/<id>/<id>.ipynb."""
-    shutil.copytree(ROOT / "source", home / "source")
-    (home / "nbgrader_config.py").write_text(STOCK_CONFIG, encoding="utf-8")
+    classroom.stock_course(home)
     generate_release(home, assignments)
     for assignment in assignments:
         for i in range(per_assignment):

@@ -8,12 +8,12 @@ from pathlib import Path
 from assignments.mistakes import MISTAKES
 from assignments.quiz import Text
 from autograder.files import write_atomically
-from autograder.result import QuestionResult, Result
+from autograder.result import STATUSES, QuestionResult, Result
 
 FONTS = ('"Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", '
          '"PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif')
 MONO = '"DejaVu Sans Mono", Menlo, Consolas, "Noto Sans Mono CJK SC", monospace'
-COLOURS = {"passed": "#1a7f37", "partial": "#b35900", "failed": "#c62828", "error": "#6a1b9a", "manual": "#455a64"}
+COLOURS = {status: shown.colour for status, shown in STATUSES.items()}
 CSS = f"""
 .attn-fb {{ font-family: {FONTS}; color: #1f2328; line-height: 1.55; max-width: 60rem; margin: 0 auto; }}
 .attn-fb h1 {{ font-size: 1.5rem; margin: .2rem 0; }} .attn-fb h2 {{ font-size: 1.15rem; margin: 0; }}
@@ -50,11 +50,7 @@ LABELS: dict[str, Text] = {
     "cell": Text("单元格", "cell"),
     "isolation": Text("隔离方式", "isolation"),
     "duration": Text("用时", "time"),
-    "passed": Text("通过", "passed"),
-    "partial": Text("部分正确", "partial"),
-    "failed": Text("未通过", "failed"),
-    "error": Text("出错", "error"),
-    "manual": Text("人工评分", "graded by hand"),
+    **{status: shown.name for status, shown in STATUSES.items()},
     "allowed": Text("允许的注意力模式", "allowed pattern"),
     "looks_like": Text("你的结果像这样", "what yours looks like"),
     "illustration": Text("示意图(不是你的数值):行 = 查询,列 = 键,深色 = 可以关注。",

@@ -1,15 +1,14 @@
 """A readable terminal table of one Result."""
 from __future__ import annotations
 
-from autograder.result import Result
+from autograder.result import STATUSES, Result
 
-STATUS_MARK = {"passed": "✓", "partial": "◐", "failed": "✗", "error": "!", "manual": "✎"}
 HEADERS = {"en": ("question", "score", "status", "mistakes"), "zh": ("题目", "得分", "状态", "错误类型")}
 
 
 def render_table(result: Result, lang: str = "en", feedback: bool = True) -> str:
     """The questions as aligned rows, then, for each question that lost points, its feedback and failed checks."""
-    rows = [(q.id, f"{q.score:g}/{q.max_score:g}", f"{STATUS_MARK[q.status]} {q.status}", ", ".join(q.mistakes))
+    rows = [(q.id, f"{q.score:g}/{q.max_score:g}", f"{STATUSES[q.status].mark} {q.status}", ", ".join(q.mistakes))
             for q in result.questions]
     header = HEADERS[lang]
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(4)]
