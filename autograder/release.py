@@ -1,4 +1,4 @@
-"""Generate the student notebooks (`release/`) from the instructor notebooks (`source/`) with nbgrader."""
+"""Generate `release/` from `source/` with nbgrader, which also registers each assignment in the gradebook."""
 from __future__ import annotations
 
 import os
@@ -12,7 +12,8 @@ from autograder.files import PROJECT
 
 
 def generate_release(course_dir: Path = PROJECT, assignments=ASSIGNMENT_IDS) -> list[Path]:
-    """Run `nbgrader generate_assignment` for each assignment in `course_dir`; return the released notebooks."""
+    """Run `nbgrader generate_assignment` for each assignment in `course_dir`, which also adds it to the course's
+    gradebook.db; return the released notebooks."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     released = []
     for assignment in assignments:
