@@ -60,6 +60,11 @@ def main() -> None:
         print(f"{assignment}: {scores}")
     print(f"\nReports: {OUT.relative_to(PROJECT)}/<assignment>/report.html (class), grades.csv, results.jsonl,")
     print("         feedback/<student>/<assignment>.html, gradescope/<student>/results.json")
+    out, students = OUT.relative_to(PROJECT), "\\n".join(CLASS)
+    print(f"\nServe the demo class (SPEC §8; each student's token goes to {out}/tokens.csv):\n"
+          f"  printf 'student\\n{students}\\n' | .venv/bin/attn-grade roster import - --data {out}/service > "
+          f"{out}/tokens.csv && .venv/bin/attn-grade serve --data {out}/service --cell-timeout "
+          f"{LIMITS.cell_timeout:g} --call-timeout {LIMITS.call_timeout:g}")
 
 
 if __name__ == "__main__":

@@ -137,9 +137,13 @@ class Server:
             time.sleep(0.2)
         raise AssertionError(f"{submission_id} not graded within {timeout} s")
 
-    def events(self, event: str | None = None) -> list[dict]:
-        """The JSON log lines so far (every run of this server's data folder), optionally of one event."""
+    def events(self, event: str | None = None, run: int | None = None) -> list[dict]:
+        """The JSON log lines so far, optionally of one event, and of one run (0 the first start, -1 the last)."""
         lines = [json.loads(l) for l in self.log.read_text(encoding="utf-8").splitlines() if l.startswith("{")]
+        starts = [i for i, line in enumerate(lines) if line["event"] == "serving"] + [len(lines)]
+        if run is not None:
+            run = run % (len(starts) - 1)
+            lines = lines[starts[run]:starts[run + 1]]
         return [line for line in lines if event in (None, line["event"])]
 
     def roster(self, *args: str) -> subprocess.CompletedProcess:
