@@ -20,13 +20,21 @@ class Limits:
     """Resource limits for one sandbox; times in seconds, sizes in bytes."""
 
     cell_timeout: float = 60.0
+    """A cell: loading the pretrained model and running it over a few sentences takes a few seconds on one core."""
     call_timeout: float = 10.0
+    """One grader call: the slowest honest one (a model forward with attentions) takes well under a second."""
     startup_timeout: float = 60.0
+    """Starting an interpreter that imports torch and transformers, on a busy machine."""
     memory: int = 6 * 2**30
+    """Address space: torch reserves much more than it touches; 6 GiB holds a BERT-size model with room to spare."""
     processes: int = 256
+    """Torch's and tokenizers' threads count as processes here; a fork bomb stops at this many."""
     file_size: int = 16 * 2**20
+    """Largest file a student may write (a saved figure or array), so the disk cannot be filled."""
     tmp_size: int = 64 * 2**20
+    """The sandbox's private /tmp, in memory."""
     restarts: int = 4
+    """Fresh interpreters after crashes or hangs, before the rest of a submission is given up."""
 
 
 @functools.lru_cache(maxsize=1)
