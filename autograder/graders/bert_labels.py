@@ -9,7 +9,6 @@ from assignments.quiz import Text
 from autograder.graders.bert_probes import TOKENS
 from autograder.graders.checks import as_tensor, expect_equal, variant_outputs
 from autograder.graders.framework import CarriedForward, CheckFailed
-from autograder.graders.gates import gate
 from autograder.probes import StudentFailure
 
 KINDS = ["previous", "next", "self", "cls", "sep", "punct", "broad", "mixed"]
@@ -101,13 +100,12 @@ def decisive(key, head: torch.Tensor, tokens: list[str], margin: float = MARGIN)
 
 def gate_classify(student) -> None:
     """The validity gate: each hand-made head gets one of the eight labels, and not all the same one."""
-    with gate():
-        labels = [student.call("classify_head", hand_made_head(kind), TOKENS) for kind in KINDS]
-        odd = next((label for label in labels if label not in KINDS), None)
-        if odd is not None:
-            raise CheckFailed(Text(f"`classify_head` 应返回八个标签之一,得到 {odd!r}。",
-                                   f"`classify_head` should return one of the eight labels; got {odd!r}."))
-        if len(set(labels)) == 1:
-            raise CheckFailed(Text(f"`classify_head` 对八种完全不同的头都返回 {labels[0]!r}:它没有按规则区分头。",
-                                   f"`classify_head` returns {labels[0]!r} for eight very different heads: it does "
-                                   "not tell heads apart by the rule."))
+    labels = [student.call("classify_head", hand_made_head(kind), TOKENS) for kind in KINDS]
+    odd = next((label for label in labels if label not in KINDS), None)
+    if odd is not None:
+        raise CheckFailed(Text(f"`classify_head` 应返回八个标签之一,得到 {odd!r}。",
+                               f"`classify_head` should return one of the eight labels; got {odd!r}."))
+    if len(set(labels)) == 1:
+        raise CheckFailed(Text(f"`classify_head` 对八种完全不同的头都返回 {labels[0]!r}:它没有按规则区分头。",
+                               f"`classify_head` returns {labels[0]!r} for eight very different heads: it does "
+                               "not tell heads apart by the rule."))

@@ -11,7 +11,7 @@ from assignments import bert_heads as key_module
 from assignments.quiz import Text
 from autograder.graders.checks import as_tensor, expect_close, expect_equal, expect_figure, expect_pair, variant_outputs
 from autograder.graders.framework import CheckFailed
-from autograder.graders.gates import expect_measure, expect_varies, gate
+from autograder.graders.gates import expect_measure, expect_varies
 from autograder.probes import MODEL, TOKENIZER, StudentFailure
 
 TOKENS = ["[CLS]", "the", "cat", ",", "the", "dog", ".", "[SEP]"]   # duplicates, punctuation and special tokens
@@ -118,14 +118,13 @@ def gate_measure(student, name: str) -> None:
     args_of = {"head_entropy": lambda attn: (attn,), "token_attention": lambda attn: (attn, TOKENS, "[CLS]"),
                "offset_attention": lambda attn: (attn, -1)}[name]
     what = f"`{name}`"
-    with gate():
-        values = [expect_measure(student.call(name, *args_of(stochastic((4, 8, 8), seed))), (4,), what)
-                  for seed in (51, 52)]
-        if all(float(v.max() - v.min()) < 1e-9 for v in values):
-            raise CheckFailed(Text(f"{what} 对随机注意力的每个头都返回同一个数:它没有度量各个头。",
-                                   f"{what} returns the same number for every head of random attention: it does not "
-                                   "measure the heads."))
-        expect_varies(*values, what, inputs="attn")
+    values = [expect_measure(student.call(name, *args_of(stochastic((4, 8, 8), seed))), (4,), what)
+              for seed in (51, 52)]
+    if all(float(v.max() - v.min()) < 1e-9 for v in values):
+        raise CheckFailed(Text(f"{what} 对随机注意力的每个头都返回同一个数:它没有度量各个头。",
+                               f"{what} returns the same number for every head of random attention: it does not "
+                               "measure the heads."))
+    expect_varies(*values, what, inputs="attn")
 
 
 # ---------------------------------------------------------------- find_head
@@ -133,19 +132,18 @@ def gate_measure(student, name: str) -> None:
 def gate_find(student) -> None:
     """The validity gate of find_head: two ints in range, which follow the attention when it changes."""
     answers = []
-    with gate():
-        for seed, (layer, head) in ((53, (1, 4)), (54, (3, 0))):
-            attn = stochastic((4, 6, 9, 9), seed) * 0.5
-            attn[layer, head, 1, 2] = attn[layer, head, 2, 1] = 0.99          # "a" (1) and "b" (2), both ways
-            found = as_layer_head(student.call("find_head", attn, FIND_TOKENS, "a", "b"), "`find_head`")
-            if not (0 <= found[0] < 4 and 0 <= found[1] < 6):
-                raise CheckFailed(Text("`find_head` 返回的 (layer, head) 超出了 attn 的范围。",
-                                       "`find_head` returns a (layer, head) outside attn's range."))
-            answers.append(found)
-        if answers[0] == answers[1]:
-            raise CheckFailed(Text("`find_head` 在注意力完全不同的两组输入上返回了同一个头:它没有读 attn。",
-                                   "`find_head` returns the same head for two quite different attentions: it does "
-                                   "not read attn."))
+    for seed, (layer, head) in ((53, (1, 4)), (54, (3, 0))):
+        attn = stochastic((4, 6, 9, 9), seed) * 0.5
+        attn[layer, head, 1, 2] = attn[layer, head, 2, 1] = 0.99          # "a" (1) and "b" (2), both ways
+        found = as_layer_head(student.call("find_head", attn, FIND_TOKENS, "a", "b"), "`find_head`")
+        if not (0 <= found[0] < 4 and 0 <= found[1] < 6):
+            raise CheckFailed(Text("`find_head` 返回的 (layer, head) 超出了 attn 的范围。",
+                                   "`find_head` returns a (layer, head) outside attn's range."))
+        answers.append(found)
+    if answers[0] == answers[1]:
+        raise CheckFailed(Text("`find_head` 在注意力完全不同的两组输入上返回了同一个头:它没有读 attn。",
+                               "`find_head` returns the same head for two quite different attentions: it does "
+                               "not read attn."))
 
 
 def as_layer_head(value, what: str) -> tuple:

@@ -56,7 +56,7 @@ def weight_signatures(weights: torch.Tensor, context: Mapping) -> list[str]:
     if not _all_one(rows) and _all_one(cols):
         found.append("softmax-wrong-dim")
     if context.get("causal"):
-        found += _causal_signatures(w, rows_normalised="softmax-wrong-dim" not in found)
+        found += _causal_signatures(w, allowed, rows_normalised="softmax-wrong-dim" not in found)
     if context.get("padding") is not None and "mask-filled-with-zero" not in found:
         found += _padding_signatures(w, context["padding"])
     scores = context.get("scores")
@@ -95,18 +95,21 @@ def _mishandled_empty_rows(rows: torch.Tensor) -> bool:
     return bool((uniform & (rows.abs().amax(-1) > 1e-12)).any())
 
 
-def _causal_signatures(w: torch.Tensor, rows_normalised: bool = True) -> list[str]:
-    """Which causal-mask bug the weights show; rows spread evenly over every key are left out (their own mask blocked
-    all their keys, e.g. the last row of an inverted mask filled with -1e9), so they do not pass for `no-tril`."""
+def _causal_signatures(w: torch.Tensor, allowed: torch.Tensor | None, rows_normalised: bool = True) -> list[str]:
+    """Which causal-mask bug the weights show, judged on the keys the right mask allows (`allowed`).
+
+    Rows spread evenly over every key are left out (their own mask blocked all their keys, e.g. the last row of an
+    inverted mask filled with -1e9), so they do not pass for `no-tril`."""
     L = w.shape[-1]
     if L > 2:
         w = w.masked_fill(((w.amax(-1) - w.amin(-1)).abs() < 1e-9)[..., None], 0.0)
     upper = torch.triu(torch.ones(L, L, dtype=torch.bool), diagonal=1)
-    strict_lower = torch.tril(torch.ones(L, L, dtype=torch.bool), diagonal=-1)
+    allowed = torch.tril(torch.ones(L, L, dtype=torch.bool)) if allowed is None else allowed
+    eye = torch.eye(L, dtype=torch.bool)
     future = w[..., upper].abs().sum().item()
-    past = w[..., strict_lower].abs().sum().item()
+    past = (w.abs() * (allowed & ~eye)).sum().item()                   # allowed keys before the query
     if future > 1e-6 and past <= 1e-6:  # only the future is seen: with the diagonal (triu) or without (~tril)
-        diagonal = torch.diagonal(w, dim1=-2, dim2=-1).abs().sum().item()
+        diagonal = (w.abs() * (allowed & eye)).sum().item()
         return ["triu-instead-of-tril"] if diagonal > 1e-6 else ["mask-inverted"]
     if future > 1e-6:  # zero-filled scores give every future key of a row the same weight e^0 / Z
         spread = (torch.where(upper, w, -math.inf).amax(-1) - torch.where(upper, w, math.inf).amin(-1))[..., :L - 2]

@@ -17,6 +17,8 @@ LOG = logging.getLogger(__name__)
 GRADER_ERROR = Text("这项检查没能完成:评分程序在检查你的结果时自己出错了。这不一定是你的错;请告诉老师。",
                     "This check could not finish: the grader itself failed while checking your result. It is not "
                     "necessarily your mistake; please tell your instructor.")
+UNTIL_VALID = Text("在答案成为有效结果之前,这道题得 0 分。", "Until it is a valid result, this question scores 0.")
+"""Added to the message of a failed validity gate."""
 ZH_NAME = "中文:"
 """A grader test's docstring names its check in English on the first line and in Chinese on a `中文:` line."""
 
@@ -102,7 +104,9 @@ class GraderPlugin:
             return
         qid, weight = marker.args[0], marker.args[1] if len(marker.args) > 1 else 1.0
         outcome = _outcome(qid, check_name(item.function, item.name), weight, call.excinfo)
-        outcome.zero_question |= marker.kwargs.get("gate", False) and not outcome.passed and not outcome.grader_error
+        if marker.kwargs.get("gate") and not outcome.passed and not outcome.grader_error:
+            outcome.zero_question = True
+            outcome.message = Text(outcome.message.zh + UNTIL_VALID.zh, f"{outcome.message.en} {UNTIL_VALID.en}")
         self.outcomes.append(outcome)
 
 

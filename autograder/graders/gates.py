@@ -1,12 +1,11 @@
 """Validity gates (SPEC §5 "Fair scores"): a question's checks count only when its answers are valid results.
 
 A gate is a grader test marked `@question(id, gate=True)`: it calls the student's function on ordinary inputs and
-checks the answers with the functions below; when it fails, the question scores 0, whatever properties the answers
-happen to satisfy (an all-zero tensor has an upper triangle of zeros, and no future leaks into a constant).
+checks the answers with the functions below; when it fails (a wrong answer or an exception), the question scores 0,
+whatever properties the answers happen to satisfy (an all-zero tensor has an upper triangle of zeros, and no future
+leaks into a constant).
 """
 from __future__ import annotations
-
-from contextlib import contextmanager
 
 import torch
 
@@ -14,17 +13,7 @@ from assignments.quiz import Text
 from autograder.graders.checks import as_tensor, expect_pair, expect_shape
 from autograder.graders.framework import CheckFailed
 
-UNTIL_VALID = Text("在答案成为有效结果之前,这道题得 0 分。", "Until it is a valid result, this question scores 0.")
 ROW_SUM_TOLERANCE = 1e-4
-
-
-@contextmanager
-def gate():
-    """Inside, a failed check is the gate's: its message adds that the question scores 0 until the answer is valid."""
-    try:
-        yield
-    except CheckFailed as exc:
-        raise CheckFailed(Text(exc.text.zh + UNTIL_VALID.zh, f"{exc.text.en} {UNTIL_VALID.en}"), exc.mistakes) from None
 
 
 def expect_attention(answer, Q: torch.Tensor, V: torch.Tensor, allowed: torch.Tensor, what: str):

@@ -9,7 +9,7 @@ from assignments.mistakes import MISTAKES
 from assignments.quiz import Text
 from autograder.graders.checks import expect_close, expect_letter, expect_pair, variant_outputs
 from autograder.graders.framework import CheckFailed, question
-from autograder.graders.gates import expect_attention, expect_varies, gate
+from autograder.graders.gates import expect_attention, expect_varies
 
 HAND_TOL = 5e-3
 SDPA = "scaled_dot_product_attention"
@@ -88,15 +88,14 @@ def test_sdpa_answers_are_attention(student, key):
     """The answers are attention: tensors of the right shapes, finite, rows that sum to 1, computed from the inputs.
     中文: 答案是注意力:形状正确的张量,有限值,每行之和为 1,由输入算出。"""
     mask = torch.tensor([[1, 1, 1, 0, 1, 1], [1, 1, 0, 0, 0, 1]]).view(2, 1, 1, 6)
-    with gate():
-        answers = []
-        for seed, args_mask in ((41, None), (42, None), (43, mask)):
-            Q, K, V = _inputs((2, 3, 4, 8), (2, 3, 6, 8), 5, torch.float32, seed)
-            args = (Q, K, V) if args_mask is None else (Q, K, V, args_mask)
-            allowed = torch.ones(4, 6, dtype=torch.bool) if args_mask is None else args_mask != 0
-            answers.append(expect_attention(student.call(SDPA, *args), Q, V, allowed, f"`{SDPA}`"))
-        expect_varies(answers[0][1], answers[1][1], f"`{SDPA}`")
-        expect_varies(answers[0][0], answers[1][0], f"`{SDPA}`", inputs="Q, K and V")
+    answers = []
+    for seed, args_mask in ((41, None), (42, None), (43, mask)):
+        Q, K, V = _inputs((2, 3, 4, 8), (2, 3, 6, 8), 5, torch.float32, seed)
+        args = (Q, K, V) if args_mask is None else (Q, K, V, args_mask)
+        allowed = torch.ones(4, 6, dtype=torch.bool) if args_mask is None else args_mask != 0
+        answers.append(expect_attention(student.call(SDPA, *args), Q, V, allowed, f"`{SDPA}`"))
+    expect_varies(answers[0][1], answers[1][1], f"`{SDPA}`")
+    expect_varies(answers[0][0], answers[1][0], f"`{SDPA}`", inputs="Q, K and V")
 
 
 @question("sdpa", weight=2)

@@ -7,7 +7,7 @@ import torch
 from assignments import bert_heads as key_module
 from autograder.graders.bert_labels import KINDS, classify_all, decisive, gate_classify, hand_made_head
 from autograder.graders.bert_probes import (
-    FIND_TOKENS, PLOT_HEAD, PLOT_LAYER, PLOT_TOKENS, TOKENS, check_colorbar, check_entropy, check_find,
+    FIND_TOKENS, PLOT_HEAD, PLOT_LAYER, TOKENS, check_colorbar, check_entropy, check_find,
     check_get_attentions, check_image, check_offset, check_tick_labels, check_title, check_tokens, expect_value_error,
     gate_find, gate_measure, keep_heatmap, real_attention, stochastic, student_plot, synthetic_plot)
 from autograder.graders.checks import expect_letter

@@ -11,7 +11,7 @@ from assignments.mistakes import MISTAKES
 from assignments.quiz import Text
 from autograder.graders.checks import as_tensor, expect_close, expect_letter, variant_outputs
 from autograder.graders.framework import CheckFailed, question
-from autograder.graders.gates import expect_attention, expect_varies, gate
+from autograder.graders.gates import expect_attention, expect_varies
 from autograder.graders.masked_probes import (
     LEFT_PADDED, MSA, allowed, call_attention, carried_forward, check_attention, padding, property_failed, qkv)
 
@@ -63,15 +63,14 @@ def test_causal_mask_is_boolean(student, key):
 
 def _gate(student, inputs: list[tuple]) -> None:
     """The validity gate: on each input the answer is attention, and it changes when the input does."""
-    with gate():
-        answers = []
-        for args in inputs:
-            pad = args[3] if len(args) > 3 else None
-            answers.append(expect_attention(student.call(MSA, *args), args[0], args[2],
-                                            allowed(args[0].shape[-2], pad), f"`{MSA}`"))
-        for first, second in itertools.pairwise(answers):
-            expect_varies(first[1], second[1], f"`{MSA}`")
-            expect_varies(first[0], second[0], f"`{MSA}`", inputs="Q, K and V")
+    answers = []
+    for args in inputs:
+        pad = args[3] if len(args) > 3 else None
+        answers.append(expect_attention(student.call(MSA, *args), args[0], args[2],
+                                        allowed(args[0].shape[-2], pad), f"`{MSA}`"))
+    for first, second in itertools.pairwise(answers):
+        expect_varies(first[1], second[1], f"`{MSA}`")
+        expect_varies(first[0], second[0], f"`{MSA}`", inputs="Q, K and V")
 
 
 @question(MSA, gate=True)

@@ -1,0 +1,121 @@
+"""Does every answer of the corpus (tests/graders/corpus_answers.py), written the ways people write attention, get the
+verdict a human grader would give: full marks in any reasonable style, 0 for answers that are not results, one bug
+charged once (error carried forward), and the mistake named?
+
+Each notebook is graded once (warm, module-scoped); each verdict is one test.
+"""
+from __future__ import annotations
+
+import pytest
+
+import corpus_answers as A
+from autograder.check import check
+from support.notebooks import make_submission, source_notebook
+
+pytestmark = pytest.mark.slow
+
+NOTEBOOKS = {  # name: (assignment, answer cells by grade_id)
+    "einsum-numpy": ("attention_by_hand", {"answer_scaled_dot_product_attention": A.EINSUM_SDPA, **A.NUMPY_BY_HAND}),
+    "baddbmm-tuples": ("attention_by_hand", {"answer_scaled_dot_product_attention": A.BADDBMM_SDPA,
+                                             **A.TUPLE_BY_HAND}),
+    "unscaled-seed-table": ("attention_by_hand", {"answer_scaled_dot_product_attention": A.UNSCALED_SDPA,
+                                                  **A.SEED_MISTAKES_BY_HAND}),
+    "nanogpt": ("masked_attention", {"answer_causal_mask": A.ARANGE_CAUSAL,
+                                     "answer_masked_self_attention": A.NANOGPT_MSA}),
+    "hf-additive": ("masked_attention", {"answer_causal_mask": A.TRIL_BOOL_CAUSAL,
+                                         "answer_masked_self_attention": A.HF_ADDITIVE_MSA}),
+    "d2l-triu-helper": ("masked_attention", {"answer_causal_mask": A.TRIU_CAUSAL,
+                                             "answer_masked_self_attention": A.D2L_MSA}),
+    "all-zero": ("masked_attention", {"answer_causal_mask": A.NOT_TRIU_CAUSAL,
+                                      "answer_masked_self_attention": A.ZERO_MSA}),
+    "anything": ("masked_attention", {"answer_causal_mask": A.FLOAT_CAUSAL,
+                                      "answer_masked_self_attention": A.ANYTHING_MSA}),
+    "annotated-inverted": ("masked_attention", {"answer_causal_mask": A.METHOD_TRIL_CAUSAL,
+                                                "answer_masked_self_attention": A.ANNOTATED_INVERTED_MSA}),
+    "numpy-bert": ("bert_heads", A.NUMPY_BERT),
+    "buggy-helpers": ("bert_heads", A.BUGGY_HELPERS_BERT),
+}
+PARTIAL = "partial"
+"""More than 0, less than the question's points."""
+
+VERDICTS = [  # (notebook, question, score, mistake ids that must be named, words the feedback must contain)
+    ("einsum-numpy", "sdpa", 5, [], ""),
+    ("einsum-numpy", "by_hand_scores", 1, [], ""),
+    ("einsum-numpy", "by_hand_weights", 1, [], ""),
+    ("einsum-numpy", "by_hand_output", 1, [], ""),
+    ("einsum-numpy", "love_example", 2, [], ""),
+    ("baddbmm-tuples", "sdpa", 5, [], ""),
+    ("baddbmm-tuples", "by_hand_scores", 1, [], ""),
+    ("baddbmm-tuples", "love_example", 2, [], ""),
+    ("unscaled-seed-table", "sdpa", PARTIAL, ["missing-scale"], ""),
+    ("unscaled-seed-table", "by_hand_scores", 0, ["missing-scale"], ""),
+    ("unscaled-seed-table", "love_example", 0, ["not-a-softmax"], ""),
+    ("nanogpt", "causal_mask", 2, [], ""),
+    ("nanogpt", "masked_self_attention", 5, [], ""),
+    ("nanogpt", "padding_mask", 3, [], ""),
+    ("hf-additive", "causal_mask", 2, [], ""),
+    ("hf-additive", "masked_self_attention", 5, [], ""),
+    ("hf-additive", "padding_mask", PARTIAL, ["nan-on-fully-masked-row"], "the same weight on every key"),
+    ("d2l-triu-helper", "causal_mask", PARTIAL, ["triu-instead-of-tril"], ""),
+    ("d2l-triu-helper", "masked_self_attention", 5, [], "your own causal_mask"),
+    ("d2l-triu-helper", "padding_mask", 3, [], "your own causal_mask"),
+    ("all-zero", "causal_mask", 2, [], ""),
+    ("all-zero", "masked_self_attention", 0, [], "this question scores 0"),
+    ("all-zero", "padding_mask", 0, [], "this question scores 0"),
+    ("anything", "causal_mask", PARTIAL, ["wrong-type"], ""),
+    ("anything", "masked_self_attention", 0, ["wrong-type"], "this question scores 0"),
+    ("anything", "padding_mask", 0, ["wrong-type"], "this question scores 0"),
+    ("annotated-inverted", "causal_mask", 2, [], ""),
+    ("annotated-inverted", "masked_self_attention", PARTIAL, ["mask-inverted"], ""),
+    ("annotated-inverted", "padding_mask", PARTIAL, ["mask-inverted"], ""),
+    ("numpy-bert", "get_attentions", 2, [], ""),
+    ("numpy-bert", "head_entropy", 2, [], ""),
+    ("numpy-bert", "token_attention", 2, [], ""),
+    ("numpy-bert", "offset_attention", 2, [], ""),  # np.float32 for one head is a number of shape []
+    ("numpy-bert", "classify_head", 2, [], ""),
+    ("numpy-bert", "find_head", 2, [], ""),
+    ("numpy-bert", "plot_attention", 2, [], ""),
+    ("buggy-helpers", "get_attentions", 0, ["special-tokens-dropped"], ""),
+    ("buggy-helpers", "head_entropy", PARTIAL, ["entropy-log2"], ""),  # L = 1 is 0 in any base
+    ("buggy-helpers", "token_attention", 0, [], "same number for every head"),
+    ("buggy-helpers", "offset_attention", PARTIAL, ["offset-direction-swapped"], ""),  # offset 0 is right
+    ("buggy-helpers", "classify_head", 2, [], "`head_entropy`, `offset_attention`, `token_attention`"),
+    ("buggy-helpers", "find_head", 0, [], "this question scores 0"),
+    ("buggy-helpers", "plot_attention", PARTIAL, ["plot-transposed"], ""),
+]
+NOT_MISTAKES = {("annotated-inverted", "masked_self_attention"): "no-tril"}
+"""Mistake ids a verdict must not name (the issue's wrong diagnoses)."""
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> dict:
+    """Every corpus notebook graded once, warm (one interpreter forked per notebook)."""
+    results = {}
+    for name, (assignment, answers) in NOTEBOOKS.items():
+        notebook = make_submission(source_notebook(assignment),
+                                   tmp_path_factory.mktemp(name) / f"{assignment}.ipynb", replace=answers)
+        results[name] = check(notebook, warm=True)
+    return results
+
+
+@pytest.mark.parametrize("notebook, question, score, mistakes, mentions", VERDICTS,
+                         ids=[f"{n}:{q}" for n, q, *_ in VERDICTS])
+def test_verdict(graded, notebook, question, score, mistakes, mentions):
+    """Does this answer get its expected score, its mistakes named and the feedback it needs?"""
+    result = graded[notebook]
+    q = result.question(question)
+    shown = (q.score, q.status, q.mistakes, q.feedback)
+    if score == PARTIAL:
+        assert 0 < q.score < q.max_score, shown
+    else:
+        assert q.score == pytest.approx(score), shown
+    assert set(mistakes) <= set(q.mistakes), shown
+    assert NOT_MISTAKES.get((notebook, question)) not in q.mistakes, shown
+    assert mentions in q.feedback, shown
+    assert not [e for e in result.errors if e.kind == "grader-error"], result.errors
+
+
+def test_corpus_is_large_enough():
+    """Does the corpus hold at least 20 answers, in at least 10 notebooks' worth of styles?"""
+    assert sum(len(answers) for _, answers in NOTEBOOKS.values()) >= 20
+    assert len({(n, q) for n, q, *_ in VERDICTS}) == len(VERDICTS) >= 20
