@@ -1,7 +1,6 @@
 """report.html: the class at a glance (score histogram, per-question means and pass rates, frequent mistakes)."""
 from __future__ import annotations
 
-import html
 import io
 import statistics
 from collections import Counter
@@ -9,9 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from markupsafe import Markup
+
 from assignments.mistakes import MISTAKES, explain
 from autograder.reports.html import COLOURS, FONTS, data_uri
 from autograder.files import write_atomically
+from autograder.reports.templating import render
 from autograder.result import Result
 
 TOP_MISTAKES = 10
@@ -82,7 +84,7 @@ def summarise(results: list[Result], assignment: str) -> ClassSummary:
 
 
 def write_class_report(results: list[Result], path: str | Path, *, assignment: str, lang: str = "en") -> Path:
-    """Write report.html: one self-contained page (inline CSS, charts as PNG data URIs, nothing to fetch).
+    """Write report.html: one self-contained page (scoped CSS, charts as PNG data URIs, nothing to fetch).
 
     Args:
         results: one Result per student (`student` set), error rows included.
@@ -95,79 +97,47 @@ def write_class_report(results: list[Result], path: str | Path, *, assignment: s
     return write_atomically(path, render_class_report(results, assignment=assignment, lang=lang))
 
 
-def render_class_report(results: list[Result], *, assignment: str, lang: str = "en") -> str:
-    """The report as one HTML document."""
+def render_class_report(results: list[Result], *, assignment: str, lang: str = "en",
+                        links: dict[str, str] | None = None) -> str:
+    """The report as one HTML document (templates/class_report.html); `links`: see `class_report_context`."""
+    return render("class_report.html", **class_report_context(results, assignment, lang, links))
+
+
+def class_report_context(results: list[Result], assignment: str, lang: str = "en", links: dict[str, str] | None = None,
+                         nonce: str | None = None) -> dict:
+    """What templates/class_report_body.html shows.
+
+    Args:
+        links: student → address of their feedback; by default `feedback/<student>/<assignment>.html`, beside
+            report.html as `attn-grade grade` writes them.
+        nonce: the embedding page's CSP nonce for the report's `<style>`, if any.
+    """
     t = LABELS.get(lang, LABELS["en"])
     s = summarise(results, assignment)
-    body = [f"<h1>{t['title']} — <code>{_e(assignment)}</code></h1>", _headline(s, len(results), t),
-            f"<h2>{t['scores']}</h2>", _img(_histogram_png(s, t), t["scores"]),
-            f"<h2>{t['questions']}</h2>", _img(_questions_png(s, t), t["questions"]), _question_table(s, t),
-            f"<h2>{t['mistakes']}</h2>", _mistakes(s, t, lang),
-            f"<h2>{t['attention']}</h2>", _attention(results, t),
-            f"<h2>{t['roster']}</h2>", _roster(results, assignment, t)]
-    return (f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{t['title']} — {_e(assignment)}</title><style>{CSS}</style></head>\n<body>\n"
-            + "\n".join(body) + f'\n<p class="meta">{t["generated"]} {datetime.now():%Y-%m-%d %H:%M}</p>'
-            "\n</body></html>\n")
+    links = links if links is not None else {r.student: f"feedback/{r.student}/{assignment}.html" for r in results}
+    return {"lang": lang, "t": t, "s": s, "total": len(results), "css": Markup(CSS), "nonce": nonce,
+            "mean": statistics.fmean(s.scores) if s.scores else 0.0,
+            "median": statistics.median(s.scores) if s.scores else 0.0,
+            "histogram": data_uri(_histogram_png(s, t)), "questions_chart": data_uri(_questions_png(s, t)),
+            "mistakes": [(m, n, explain(m, lang) if m in MISTAKES else m, qs) for m, n, qs in s.mistakes],
+            # a student's own exception is routine; anything else needs the instructor
+            "attention": [(r.student, e) for r in results for e in r.errors if e.kind != "exception"],
+            "roster": [(r, links.get(r.student)) for r in results],
+            "generated": f"{datetime.now():%Y-%m-%d %H:%M}"}
 
 
-CSS = f"""body {{ font-family: {FONTS}; color: #1f2328; line-height: 1.5; max-width: 64rem; margin: 1.5rem auto;
-  padding: 0 1rem; }}
-h1 {{ font-size: 1.5rem; }} h2 {{ font-size: 1.15rem; margin-top: 1.8rem; border-bottom: 1px solid #d0d7de; }}
-table {{ border-collapse: collapse; width: 100%; margin: .5rem 0; }}
-th, td {{ text-align: left; padding: .25rem .6rem; border-bottom: 1px solid #d0d7de; vertical-align: top; }}
-td.n, th.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
-.meta {{ color: #57606a; font-size: .9rem; }} .headline {{ font-size: 1.1rem; }}
-.error {{ color: {COLOURS["error"]}; }} img {{ max-width: 100%; }} td code, th {{ white-space: nowrap; }}
+CSS = f""".attn-report {{ font-family: {FONTS}; color: #1f2328; line-height: 1.5; max-width: 64rem;
+  margin: 1.5rem auto; padding: 0 1rem; }}
+.attn-report h1 {{ font-size: 1.5rem; }}
+.attn-report h2 {{ font-size: 1.15rem; margin-top: 1.8rem; border-bottom: 1px solid #d0d7de; }}
+.attn-report table {{ border-collapse: collapse; width: 100%; margin: .5rem 0; }}
+.attn-report th, .attn-report td {{ text-align: left; padding: .25rem .6rem; border-bottom: 1px solid #d0d7de;
+  vertical-align: top; }}
+.attn-report td.n, .attn-report th.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
+.attn-report .meta {{ color: #57606a; font-size: .9rem; }} .attn-report .headline {{ font-size: 1.1rem; }}
+.attn-report .error {{ color: {COLOURS["error"]}; }} .attn-report img {{ max-width: 100%; }}
+.attn-report td code, .attn-report th {{ white-space: nowrap; }}
 """
-
-
-def _headline(s: ClassSummary, total: int, t: dict) -> str:
-    parts = [f"<b>{total}</b> {t['submissions']}", f"{len(s.scores)} {t['graded']}",
-             f'<span class="error">{len(s.error_rows)} {t["error_rows"]}</span>']
-    if s.scores:
-        parts += [f"{t['mean']} <b>{statistics.fmean(s.scores):.2f}</b>/{s.max_score:g}",
-                  f"{t['median']} {statistics.median(s.scores):g}",
-                  f"{t['range']} {min(s.scores):g}–{max(s.scores):g}"]
-    return f'<p class="headline">{" · ".join(parts)}</p>'
-
-
-def _question_table(s: ClassSummary, t: dict) -> str:
-    head = "".join(f'<th class="n">{t[k]}</th>' for k in ("points", "mean_pct", "pass_rate", "partial", "failed",
-                                                           "error"))
-    rows = [f"<tr><td><code>{_e(q.id)}</code></td><td class='n'>{q.points:g}</td>"
-            f"<td class='n'>{100 * q.mean / q.points if q.points else 0:.0f}</td>"
-            f"<td class='n'>{100 * q.pass_rate:.0f}</td>"
-            + "".join(f"<td class='n'>{q.statuses.get(k, 0)}</td>" for k in ("partial", "failed", "error")) + "</tr>"
-            for q in s.questions]
-    return f"<table><tr><th>{t['question']}</th>{head}</tr>{''.join(rows)}</table>"
-
-
-def _mistakes(s: ClassSummary, t: dict, lang: str) -> str:
-    if not s.mistakes:
-        return f"<p>{t['none']}</p>"
-    rows = [f"<tr><td><code>{_e(m)}</code></td><td class='n'>{n}</td>"
-            f"<td>{_e(explain(m, lang) if m in MISTAKES else m)}</td><td>{_e(', '.join(qs))}</td></tr>"
-            for m, n, qs in s.mistakes]
-    return (f"<table><tr><th>{t['mistake']}</th><th class='n'>{t['count']}</th><th>{t['meaning']}</th>"
-            f"<th>{t['seen_in']}</th></tr>{''.join(rows)}</table>")
-
-
-def _attention(results: list[Result], t: dict) -> str:
-    rows = [f"<tr><td>{_e(r.student)}</td><td class='error'>{_e(e.kind)}</td><td>{_e(e.message)}</td></tr>"
-            for r in results for e in r.errors if e.kind != "exception"]  # a student's own exception is routine
-    if not rows:
-        return f"<p>{t['none']}</p>"
-    return f"<table><tr><th>{t['student']}</th><th>{t['problem']}</th><th></th></tr>{''.join(rows)}</table>"
-
-
-def _roster(results: list[Result], assignment: str, t: dict) -> str:
-    rows = [f"<tr><td>{_e(r.student)}</td><td class='n'>{r.score:g}/{r.max_score:g}</td>"
-            f"<td><a href=\"feedback/{html.escape(r.student or '', quote=True)}/{assignment}.html\">{t['feedback']}</a>"
-            f"</td></tr>" for r in results]
-    return (f"<table><tr><th>{t['student']}</th><th class='n'>{t['score']}</th><th></th></tr>"
-            f"{''.join(rows)}</table>")
 
 
 def _histogram_png(s: ClassSummary, t: dict) -> bytes:
@@ -206,14 +176,6 @@ def _chart(draw, size: tuple[float, float]) -> bytes:
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")
     return buffer.getvalue()
-
-
-def _img(png: bytes, alt: str) -> str:
-    return f'<img alt="{_e(alt)}" src="{data_uri(png)}">'
-
-
-def _e(text) -> str:
-    return html.escape(str(text))
 
 
 def _plot_fonts() -> list[str]:

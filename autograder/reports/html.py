@@ -1,13 +1,15 @@
-"""A self-contained HTML feedback page for one Result: inline CSS, embedded pictures, no external resource."""
+"""A self-contained HTML feedback page for one Result (templates/feedback*.html): scoped CSS, embedded pictures."""
 from __future__ import annotations
 
 import base64
-import html
 from pathlib import Path
+
+from markupsafe import Markup
 
 from assignments.mistakes import MISTAKES
 from assignments.quiz import Text
 from autograder.files import write_atomically
+from autograder.reports.templating import render
 from autograder.result import STATUSES, QuestionResult, Result
 
 FONTS = ('"Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", '
@@ -21,8 +23,8 @@ CSS = f"""
 .attn-fb code, .attn-fb pre {{ font-family: {MONO}; font-size: .9em; }}
 .attn-fb .meta {{ color: #57606a; font-size: .9rem; margin: .2rem 0 .8rem; }}
 .attn-fb .total {{ font-size: 1.2rem; font-weight: 600; }}
-.attn-fb .bar {{ background: #eaeef2; border-radius: 4px; height: .7rem; min-width: 6rem; }}
-.attn-fb .bar > span {{ display: block; height: 100%; border-radius: 4px; }}
+.attn-fb svg.bar {{ display: block; width: 100%; min-width: 6rem; height: .7rem; }}
+.attn-fb .bar .track {{ fill: #eaeef2; }} .attn-fb .bar .s-total {{ fill: #0969da; }}
 .attn-fb table {{ border-collapse: collapse; width: 100%; margin: .6rem 0 1.2rem; }}
 .attn-fb th, .attn-fb td {{ text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #d0d7de; }}
 .attn-fb .badge {{ color: #fff; border-radius: 1rem; padding: .05rem .6rem; font-size: .85rem; white-space: nowrap; }}
@@ -37,7 +39,9 @@ CSS = f"""
 .attn-fb figcaption {{ color: #57606a; font-size: .85rem; }}
 .attn-fb .errors {{ background: #fff8c5; border: 1px solid #d4a72c; border-radius: 6px; padding: .5rem 1rem; }}
 .attn-fb .errors pre {{ white-space: pre-wrap; margin: .2rem 0; }}
-"""
+.attn-fb .note {{ color: #57606a; font-size: .9em; margin: 0 0 .4em; }} .attn-fb svg.grid {{ margin-right: 1rem; }}
+""" + "".join(f".attn-fb .s-{status} {{ border-left-color: {colour}; }} .attn-fb .badge.s-{status} {{ background: {colour}; }} "
+              f".attn-fb .bar .s-{status} {{ fill: {colour}; }}\n" for status, colour in COLOURS.items())
 LABELS: dict[str, Text] = {
     "title": Text("作业反馈", "Feedback"),
     "total": Text("总分", "Total"),
@@ -67,7 +71,7 @@ def label(key: str, lang: str) -> str:
 
 
 def render_feedback_page(result: Result, lang: str = "en", figures: dict[str, bytes] | None = None) -> str:
-    """The whole feedback page as one HTML document with nothing to fetch.
+    """The whole feedback page as one HTML document with nothing to fetch (templates/feedback.html).
 
     Args:
         result: the graded submission (SPEC §5); it carries no tensors.
@@ -77,23 +81,23 @@ def render_feedback_page(result: Result, lang: str = "en", figures: dict[str, by
     Returns:
         The HTML text.
     """
-    title = f"{label('title', lang)} — {result.assignment}"
-    return (f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{_e(title)}</title>'
-            f'<style>body {{ margin: 1.5rem; background: #fff; }}</style></head>\n<body>\n'
-            f'{render_feedback_fragment(result, lang, figures)}\n'
-            f'<div class="attn-fb"><p class="meta">{_e(label("footer", lang))}</p></div>\n</body></html>\n')
+    return render("feedback.html", **feedback_context(result, lang, figures))
 
 
-def render_feedback_fragment(result: Result, lang: str = "en", figures: dict[str, bytes] | None = None) -> str:
-    """The page's body as one `<div class="attn-fb">` with its own scoped `<style>`, for embedding (e.g. in Jupyter)."""
+def render_feedback_fragment(result: Result, lang: str = "en", figures: dict[str, bytes] | None = None,
+                             note: str = "", nonce: str | None = None) -> str:
+    """The page's body as one `<div class="attn-fb">` with its own scoped `<style>`, for embedding (e.g. in Jupyter,
+    with a `note` above it, or in a page whose Content-Security-Policy allows styles with `nonce`)."""
+    return render("feedback_fragment.html", **feedback_context(result, lang, figures, note, nonce))
+
+
+def feedback_context(result: Result, lang: str, figures: dict[str, bytes] | None = None, note: str = "",
+                     nonce: str | None = None) -> dict:
+    """What templates/feedback_fragment.html shows of a Result."""
     figures = figures or {}
-    parts = [f"<style>{CSS}</style>", '<div class="attn-fb">',
-             f"<h1>{_e(label('title', lang))} — <code>{_e(result.assignment)}</code></h1>",
-             _summary(result, lang), _overview(result, lang), _errors(result, lang)]
-    parts += [_question(q, lang, figures.get(q.id)) for q in result.questions]
-    parts.append("</div>")
-    return "\n".join(p for p in parts if p)
+    return {"r": result, "lang": lang, "t": {key: text.in_lang(lang) for key, text in LABELS.items()},
+            "css": Markup(CSS), "share": _share(result.score, result.max_score), "note": note, "nonce": nonce,
+            "questions": [_question(q, lang, figures.get(q.id)) for q in result.questions]}
 
 
 def write_feedback_page(result: Result, path: str | Path, lang: str = "en",
@@ -106,89 +110,25 @@ def write_feedback_page(result: Result, path: str | Path, lang: str = "en",
     return write_atomically(path, render_feedback_page(result, lang, figures))
 
 
-def _summary(result: Result, lang: str) -> str:
-    share = result.score / result.max_score if result.max_score else 0.0
-    who = f"{_e(result.student)} · " if result.student else ""
-    return (f'<p class="meta">{who}<code>{_e(result.notebook)}</code> · {_e(label("isolation", lang))}: '
-            f'{_e(result.isolation)} · {_e(label("duration", lang))}: {result.duration_s:.1f} s</p>'
-            f'<p class="total">{_e(label("total", lang))}: {_pts(result.score)} / {_pts(result.max_score)} '
-            f'({share:.0%})</p>{_bar(share, "#0969da")}')
-
-
-def _overview(result: Result, lang: str) -> str:
-    head = "".join(f"<th>{_e(label(k, lang))}</th>" for k in ("question", "score", "status", "mistakes"))
-    rows = []
-    for q in result.questions:
-        share = q.score / q.max_score if q.max_score else 0.0
-        rows.append(f'<tr><td><a href="#q-{_e(q.id)}"><code>{_e(q.id)}</code></a></td>'
-                    f'<td>{_pts(q.score)} / {_pts(q.max_score)}{_bar(share, COLOURS[q.status])}</td>'
-                    f'<td>{_badge(q.status, lang)}</td><td>{_e(", ".join(q.mistakes))}</td></tr>')
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-
-
-def _errors(result: Result, lang: str) -> str:
-    if not result.errors:
-        return ""
-    items = "".join(f"<li>{_e(label('cell', lang))} {e.cell}: <b>{_e(e.kind)}</b><pre>{_e(e.message)}</pre></li>"
-                    for e in result.errors)
-    return f'<div class="errors"><h2>{_e(label("errors", lang))}</h2><ul>{items}</ul></div>'
-
-
-def _question(q: QuestionResult, lang: str, figure: bytes | None) -> str:
-    parts = [f'<section class="q" id="q-{_e(q.id)}" style="border-left-color: {COLOURS[q.status]}">',
-             f"<h2><code>{_e(q.id)}</code> {_badge(q.status, lang)} <span class=\"meta\">{_pts(q.score)} / "
-             f"{_pts(q.max_score)}</span></h2>"]
+def _question(q: QuestionResult, lang: str, figure: bytes | None) -> dict:
     feedback = _feedback_beyond_catalogue(q) if q.status != "passed" else ""
-    if feedback:
-        parts.append(f'<p class="feedback">{_e(feedback)}</p>')
-    if q.mistakes:
-        items = "".join(f"<dt><code>{_e(m)}</code></dt><dd>{_e(_mistake_text(m, lang))}</dd>" for m in q.mistakes)
-        parts.append(f'<h3>{_e(label("mistakes", lang))}</h3><dl class="mistakes">{items}</dl>')
-    if figure:
-        parts.append(f'<figure><img alt="{_e(q.id)}" src="{data_uri(figure)}"></figure>')
-    elif q.id in CAUSAL_QUESTIONS:
-        parts.append(_illustration(q.mistakes, lang))
-    if q.checks:
-        passed = sum(c.passed for c in q.checks)
-        items = "".join(f'<li><span class="{"ok" if c.passed else "no"}">{"✓" if c.passed else "✗"}</span> '
-                        f'{_e(c.name)}{_msg(c.message, feedback)}</li>' for c in q.checks)
-        is_open = " open" if passed < len(q.checks) else ""
-        parts.append(f"<details{is_open}><summary>{_e(label('checks', lang))}: {passed} / {len(q.checks)}"
-                     f'</summary><ul class="checks">{items}</ul></details>')
-    parts.append("</section>")
-    return "".join(parts)
+    lines = feedback.splitlines()
+    return {"q": q, "share": _share(q.score, q.max_score), "feedback": feedback,
+            "mistakes": [(m, MISTAKES[m].in_lang(lang) if m in MISTAKES else m) for m in q.mistakes],
+            "figure": data_uri(figure) if figure else None,
+            "illustration": _illustration(q.mistakes, lang) if q.id in CAUSAL_QUESTIONS else None,
+            "checks": [(c, c.message if c.message not in lines else "") for c in q.checks],
+            "passed": sum(c.passed for c in q.checks)}
+
+
+def _share(score: float, max_score: float) -> float:
+    return score / max_score if max_score else 0.0
 
 
 def _feedback_beyond_catalogue(q: QuestionResult) -> str:
     """The feedback without the catalogue sentences that the mistakes list shows anyway."""
     shown = {t for m in q.mistakes if m in MISTAKES for t in (MISTAKES[m].zh, MISTAKES[m].en)}
     return "\n".join(line for line in q.feedback.splitlines() if line not in shown)
-
-
-def _mistake_text(mistake: str, lang: str) -> str:
-    return MISTAKES[mistake].in_lang(lang) if mistake in MISTAKES else mistake
-
-
-def _msg(message: str, shown: str) -> str:
-    """A check's message, unless the feedback above already says exactly that."""
-    return f'<span class="msg">{_e(message)}</span>' if message and message not in shown.splitlines() else ""
-
-
-def _badge(status: str, lang: str) -> str:
-    return f'<span class="badge" style="background: {COLOURS[status]}">{_e(label(status, lang))}</span>'
-
-
-def _bar(share: float, colour: str) -> str:
-    width = max(0.0, min(1.0, share)) * 100
-    return f'<div class="bar"><span style="width: {width:.0f}%; background: {colour}"></span></div>'
-
-
-def _pts(points: float) -> str:
-    return f"{round(points, 2):g}"
-
-
-def _e(text) -> str:
-    return html.escape(str(text), quote=True)
 
 
 # ---------------------------------------------------------------- pictures
@@ -203,29 +143,18 @@ _PATTERNS = {  # mistake id → where (i, j) the diagnosed mistake puts attentio
 }
 
 
-def _illustration(mistakes: list[str], lang: str) -> str:
+def _illustration(mistakes: list[str], lang: str) -> list[tuple[str, list[list[bool]]]] | None:
     """The allowed causal pattern beside the pattern a diagnosed mask mistake produces (no student values)."""
     mistake = next((m for m in mistakes if m in _PATTERNS), None)
     if mistake is None:
-        return ""
+        return None
     padded = mistake == "padding-ignored"  # the example's last two tokens are padding
     allowed = _grid(lambda i, j: j <= i and not (padded and j >= _L - 2))
-    yours = _grid(_PATTERNS[mistake])
-    return (f'<figure>{_svg_grid(allowed, label("allowed", lang))}{_svg_grid(yours, label("looks_like", lang))}'
-            f'<figcaption>{_e(label("illustration", lang))}</figcaption></figure>')
+    return [(label("allowed", lang), allowed), (label("looks_like", lang), _grid(_PATTERNS[mistake]))]
 
 
 def _grid(rule) -> list[list[bool]]:
     return [[bool(rule(i, j)) for j in range(_L)] for i in range(_L)]
-
-
-def _svg_grid(cells: list[list[bool]], title: str, size: int = 22) -> str:
-    side = size * _L
-    rects = "".join(f'<rect x="{j * size}" y="{i * size + 24}" width="{size}" height="{size}" '
-                    f'fill="{"#0969da" if on else "#f6f8fa"}" stroke="#d0d7de"/>'
-                    for i, row in enumerate(cells) for j, on in enumerate(row))
-    return (f'<svg role="img" width="{side + 150}" height="{side + 28}" '
-            f'style="margin-right: 1rem"><text x="0" y="16" font-size="13">{_e(title)}</text>{rects}</svg>')
 
 
 def data_uri(picture: bytes) -> str:

@@ -73,10 +73,10 @@ def test_causal_mistakes_get_an_illustration_and_figures_are_embedded():
     """Is a mask mistake drawn beside the allowed pattern, and is a caller's picture embedded as a data URI?"""
     result = Result.from_dict(CAUSAL_RESULT)
     page = render_feedback_page(result, "zh")
-    assert page.count("<svg") == 4  # two grids for causal_mask, two for masked_self_attention
+    assert page.count("<svg class=\"grid\"") == 4  # two grids for causal_mask, two for masked_self_attention
     picture = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'
     page = render_feedback_page(result, "en", figures={"masked_self_attention": picture})
-    assert page.count('src="data:image/svg+xml;base64,') == 1 and page.count("<svg") == 2
+    assert page.count('src="data:image/svg+xml;base64,') == 1 and page.count("<svg class=\"grid\"") == 2
     assert_self_contained(page)
 
 
