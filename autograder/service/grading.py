@@ -19,6 +19,8 @@ from autograder.service.store import Store, Submission
 PREWARMED_ASSIGNMENT = "bert_heads"
 """The assignment whose key (a pretrained model) the warm workers load while they start."""
 IDLE_POLL_S = 1.0
+RETRY_PAUSE_S = 5.0
+"""How long a worker waits after grading itself failed (not the notebook: the executor) before taking work again."""
 
 
 class GradingQueue:
@@ -76,8 +78,10 @@ class GradingQueue:
             self._grading.add(submission.id)
             try:
                 self._grade(submission)
-            except Exception as exc:  # the store itself failed: leave it `grading`, the next start requeues it
+            except Exception as exc:  # e.g. the Dask scheduler is unreachable: back in the queue, try again later
                 log_event("grading-failed", id=submission.id, reason=f"{type(exc).__name__}: {exc}")
+                self.store.requeue([submission.id])
+                self._stopping.wait(RETRY_PAUSE_S)
             finally:
                 self._grading.discard(submission.id)
 

@@ -166,9 +166,10 @@ class Store:
                             "('queued', 'grading')", (student, assignment))[0][0]
 
     def latest_graded(self, assignment: str) -> list[Submission]:
-        """Each student's latest graded (done) submission of an assignment, by student name."""
-        rows = self.execute("SELECT * FROM submissions WHERE seq IN (SELECT MAX(seq) FROM submissions WHERE "
-                            "assignment = ? AND status = 'done' GROUP BY student) ORDER BY student", (assignment,))
+        """Each student's latest graded (done) submission of an assignment, by student name (not instructors')."""
+        rows = self.execute("SELECT * FROM submissions WHERE seq IN (SELECT MAX(seq) FROM submissions JOIN users ON "
+                            "users.name = submissions.student WHERE assignment = ? AND status = 'done' AND "
+                            "users.role = 'student' GROUP BY student) ORDER BY student", (assignment,))
         return [Submission.from_row(r) for r in rows]
 
     # ------------------------------------------------------------ the state machine
