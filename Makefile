@@ -32,9 +32,10 @@ test: $(BIN)/.installed system
 test-fast: $(BIN)/.installed
 	$(BIN)/pytest -m "not slow"
 
-# Regenerate the student notebooks from source/ with nbgrader.
+# Regenerate the student notebooks from source/ with nbgrader; SERVER=URL writes the class server's address into
+# their self-check cells (e.g. make release SERVER=https://grader.example.edu).
 release: $(BIN)/.installed
-	$(BIN)/python -m autograder.release
+	$(BIN)/python -m autograder.release $(if $(SERVER),--server '$(SERVER)')
 
 clean:
 	rm -rf $(VENV) gradebook.db demo-out

@@ -1,19 +1,12 @@
 """`attn-grade`: a thin command line over the library (check one notebook, grade a class)."""
 from __future__ import annotations
 
-import locale
-import os
 import sys
 
 import click
 
+from autograder.client import default_lang
 from autograder.submission import SubmissionError
-
-
-def default_lang() -> str:
-    """"zh" when the locale is Chinese, else "en"."""
-    name = os.environ.get("LC_ALL") or os.environ.get("LANG") or (locale.getlocale()[0] or "")
-    return "zh" if name.lower().startswith("zh") else "en"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,18 +21,30 @@ def main():
 @click.option("--html", "html_out", type=click.Path(dir_okay=False), help="Also write a self-contained feedback page.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=default_lang, show_default="from the locale",
               help="Language of the feedback.")
-def check_command(notebook, assignment, as_json, html_out, lang):
+@click.option("--server", metavar="URL", help="Send it to this class server instead of grading here (SPEC §9).")
+@click.option("--token", help="Your token for --server  [default: ATTN_GRADE_TOKEN, ~/.config/attn-grade/token, "
+                              "else asked]")
+def check_command(notebook, assignment, as_json, html_out, lang, server, token):
     """Grade one NOTEBOOK and print a table of its questions.
 
     Exit status 0 whenever grading completed, whatever the score; 2 for a missing, unreadable or invalid
-    notebook or an unknown assignment.
+    notebook or an unknown assignment (or, with --server, any answer of the server but a verdict).
 
     Example:
 
         attn-grade check release/masked_attention/masked_attention.ipynb --lang zh
+
+        attn-grade check masked_attention.ipynb --server https://grader.example.edu
     """
-    from autograder.check import check, check_with_figures
     from autograder.reports.terminal import render_table
+    if server:
+        result, page = _check_on_server(notebook, assignment, server, token, lang, html_out)
+        if html_out:
+            from autograder.files import write_atomically
+            write_atomically(html_out, page)
+        click.echo(result.to_json(indent=2) if as_json else render_table(result, lang))
+        return
+    from autograder.check import check, check_with_figures
     try:
         if html_out:  # the page also shows pictures of the student's own values
             result, figures = check_with_figures(notebook, assignment=assignment, lang=lang)
@@ -52,6 +57,24 @@ def check_command(notebook, assignment, as_json, html_out, lang):
         from autograder.reports.html import write_feedback_page
         write_feedback_page(result, html_out, lang=lang, figures=figures)
     click.echo(result.to_json(indent=2) if as_json else render_table(result, lang))
+
+
+def _check_on_server(notebook, assignment, server, token, lang, html_out):
+    """(Result, feedback page or None) of NOTEBOOK sent to the class server, as the self-check cell sends it."""
+    from autograder import client
+    from autograder.result import Result
+    server = server.rstrip("/")
+    try:
+        token, asked = client.find_token(server, token)
+        answer = client.submit_and_wait(notebook, server, token, lang, client.Status().show, assignment)
+        page = client.request(f"{server}/api/submissions/{answer['id']}/feedback?lang={lang}", token).decode() \
+            if html_out else None
+    except (client.ClientError, OSError) as exc:
+        click.echo(f"attn-grade: {exc}", err=True)
+        sys.exit(2)
+    if asked:
+        client.offer_to_save(token)
+    return Result.from_dict(answer["result"]), page
 
 
 @main.command("grade")

@@ -1,114 +1,70 @@
-"""Self-check from a cell of a released notebook: grade the saved notebook in the sandbox and show the table inline."""
+"""Self-check with the engine installed here: grade the saved notebook in a child process, show the verdict inline.
+
+The kernel itself never imports the answer key or the graders: `python -m autograder.selfcheck` does the grading.
+"""
 from __future__ import annotations
 
+import argparse
 import os
-import time
+import subprocess
+import sys
 from pathlib import Path
 
-from assignments.quiz import Text
-from autograder.result import Result
-
-SAVE_FIRST = Text("检查的是磁盘上保存的版本(保存于 {saved}):先保存笔记本(Ctrl+S / ⌘S),再运行这个单元格。",
-                  "This checks the copy saved on disk (saved at {saved}): save the notebook (Ctrl+S / ⌘S) before "
-                  "running this cell.")
-NOT_FOUND = Text("找不到当前笔记本:请把路径传给 self_check(\"xxx.ipynb\")。",
-                 "Cannot tell which notebook this is: pass its path, self_check(\"xxx.ipynb\").")
+from autograder.client import ClientError, Status, default_lang, find_notebook, in_kernel, saved_note, say
 
 
-def self_check(notebook_path: str | os.PathLike | None = None, lang: str | None = None) -> Result:
-    """Grade this notebook with the same engine as `attn-grade check` and show the result as HTML.
+def self_check(notebook_path: str | os.PathLike | None = None, lang: str | None = None) -> None:
+    """Grade this notebook as `attn-grade check` does and show the result: HTML in Jupyter, the table elsewhere.
 
-    Use it from a cell of a released notebook: `from autograder.selfcheck import self_check; self_check()`.
-    It saves nothing: it grades the notebook as last saved. Student code runs in the sandbox as usual, never
-    in this kernel. Works in JupyterLab, Notebook 7 and classic Notebook (a plain HTML display); outside
-    IPython it prints the terminal table instead.
+    Use it from a cell of a notebook: it grades the notebook as last saved, in a child interpreter (student
+    code in the sandbox as usual), so nothing of the key is imported into this kernel.
 
     Args:
-        notebook_path: the .ipynb to check; found automatically when None (see `find_notebook`).
+        notebook_path: the .ipynb to check; found automatically when None (see `autograder.client.find_notebook`).
         lang: "zh" or "en"; from the locale when None.
-    Returns:
-        The Result (shown inline already; its repr is one line).
     Raises:
         FileNotFoundError: no notebook was given and none could be found.
-        SubmissionError: the notebook is unreadable or invalid, or its assignment is unknown.
+        ClientError: the notebook is unreadable or invalid, or its assignment is unknown (one line).
     """
-    from autograder.check import check_with_figures
     path = Path(notebook_path) if notebook_path is not None else find_notebook()
-    lang = lang or _default_lang()
-    result, figures = check_with_figures(path, lang=lang)
-    result = SelfCheckResult(**vars(result))
-    show(result, path, lang, figures)
-    return result
+    lang = lang or default_lang()
+    status = Status()
+    status.show(say("grading-here", lang))
+    run = subprocess.run([sys.executable, "-m", "autograder.selfcheck", str(path), "--lang", lang,
+                          *(["--html"] if in_kernel() else [])], capture_output=True, text=True)
+    if run.returncode != 0:
+        raise ClientError((run.stderr.strip().splitlines() or [f"exit status {run.returncode}"])[-1])
+    if in_kernel():
+        status.show(run.stdout, is_html=True)
+    else:
+        print(run.stdout, end="")
 
 
-class SelfCheckResult(Result):
-    """A Result whose repr is one line, so a cell ending in `self_check()` does not print the whole dataclass."""
-
-    def __repr__(self) -> str:
-        return f"<Result {self.assignment}: {self.score:g}/{self.max_score:g}>"
-
-
-def find_notebook(cwd: str | os.PathLike | None = None) -> Path:
-    """The notebook this kernel belongs to.
-
-    Tried in order: `__session__` in the IPython namespace and `JPY_SESSION_NAME` in the environment (both set
-    by Jupyter Server for JupyterLab and Notebook 7; an absolute path, or one relative to the server root),
-    `__vsc_ipynb_file__` (VS Code), then the only .ipynb file in the working directory.
-
-    Raises:
-        FileNotFoundError: none of these names an existing notebook.
-    """
-    cwd = Path(cwd or os.getcwd())
-    namespace = _user_namespace()
-    for name in (namespace.get("__session__"), os.environ.get("JPY_SESSION_NAME"),
-                 namespace.get("__vsc_ipynb_file__")):
-        if isinstance(name, str) and name.endswith(".ipynb"):
-            for candidate in (Path(name), cwd / name, cwd / Path(name).name):
-                if candidate.is_file():
-                    return candidate
-    notebooks = [p for p in cwd.glob("*.ipynb") if p.is_file()]
-    if len(notebooks) == 1:
-        return notebooks[0]
-    raise FileNotFoundError(NOT_FOUND.in_lang(_default_lang()))
-
-
-def render_self_check(result: Result, path: Path, lang: str, figures: dict[str, bytes] | None = None) -> str:
+def render_self_check(result, path: Path, lang: str, figures: dict[str, bytes] | None = None) -> str:
     """The inline HTML: a reminder of which saved copy was graded, then the feedback fragment with its pictures."""
     from autograder.reports.html import render_feedback_fragment
-    saved = time.strftime("%H:%M:%S", time.localtime(path.stat().st_mtime)) if path.exists() else "?"
-    note = SAVE_FIRST.in_lang(lang).format(saved=saved)
-    return (f'<div style="color: #57606a; font-size: .9em; margin-bottom: .4em">{note}</div>'
-            + render_feedback_fragment(result, lang, figures))
+    return render_feedback_fragment(result, lang, figures, note=saved_note(path, lang))
 
 
-def show(result: Result, path: Path, lang: str, figures: dict[str, bytes] | None = None) -> None:
-    """Display the result: HTML with pictures of the student's values in a Jupyter kernel, the table elsewhere."""
-    if _in_kernel():
-        from IPython.display import HTML, display
-        display(HTML(render_self_check(result, path, lang, figures)))
-    else:
-        from autograder.reports.terminal import render_table
-        print(render_table(result, lang))
-
-
-def _in_kernel() -> bool:
+def main(argv: list[str] | None = None) -> int:
+    """`python -m autograder.selfcheck NOTEBOOK [--lang zh|en] [--html]`: print the feedback fragment or the table."""
+    parser = argparse.ArgumentParser(prog="python -m autograder.selfcheck")
+    parser.add_argument("notebook", type=Path)
+    parser.add_argument("--lang", choices=("zh", "en"), default=default_lang())
+    parser.add_argument("--html", action="store_true", help="print the HTML fragment instead of the table")
+    options = parser.parse_args(argv)
+    from autograder.check import check_with_figures
+    from autograder.reports.terminal import render_table
+    from autograder.submission import SubmissionError
     try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and hasattr(shell, "kernel")
+        result, figures = check_with_figures(options.notebook, lang=options.lang)
+    except SubmissionError as exc:
+        print(f"attn-grade: {exc}", file=sys.stderr)
+        return 2
+    print(render_self_check(result, options.notebook, options.lang, figures) if options.html
+          else render_table(result, options.lang))
+    return 0
 
 
-def _user_namespace() -> dict:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return {}
-    shell = get_ipython()
-    return shell.user_ns if shell is not None else {}
-
-
-def _default_lang() -> str:
-    from autograder.cli import default_lang
-    return default_lang()
+if __name__ == "__main__":
+    sys.exit(main())
