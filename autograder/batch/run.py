@@ -12,6 +12,7 @@ from autograder.batch.ledger import (append_row, exclusive_lock, grading_stamp, 
 from autograder.batch.submissions import Task, error_result, find_submissions
 from autograder.batch.workers import executor_for
 from autograder.result import Result
+from autograder.sandbox.privileges import protect
 from autograder.sandbox.session import Limits
 
 
@@ -64,6 +65,7 @@ def grade(submitted: str | Path, *, assignment: str, out: str | Path, workers: i
         BatchError: with a one-line reason, when nothing can be graded.
     """
     submitted, out = Path(submitted), Path(out)
+    protect(submitted, out)  # the class's notebooks and results, from every student's sandbox
     runner = executor_for(executor, workers, warm)
     tasks = find_submissions(submitted, assignment, out)
     out.mkdir(parents=True, exist_ok=True)

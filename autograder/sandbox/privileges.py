@@ -29,6 +29,7 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.files import PROJECT
 from autograder.sandbox import acl, seccomp
 
 GROUP = "attn-sandbox"
@@ -36,7 +37,6 @@ UID_BASE, UID_SPAN = 0x60000000, 1 << 24
 """Sandbox uids are drawn from [UID_BASE, UID_BASE + UID_SPAN): far above any account's."""
 SCRATCH = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))
 PROTECT_ENV = "ATTN_GRADE_PROTECT"
-PROJECT = Path(__file__).resolve().parents[2]
 NO_ACCESS, TRAVERSE, READ_ONLY = 0, 1, 5
 NOT_ROOT = ("没有 bubblewrap,评分进程又不是 root,无法换成无权限用户:学生代码能读到答案和评分程序,此分数不可信。 / "
             "No bubblewrap, and the grader is not root: the student's code ran as the grader's user and could "

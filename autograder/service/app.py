@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from autograder.sandbox.privileges import protect
 from autograder.service import api
 from autograder.service.config import ServiceConfig
 from autograder.service.errors import ServiceError
@@ -37,6 +38,7 @@ def create_app(config: ServiceConfig, routes=()) -> Starlette:
         config: the service's data folder, workers and policies.
         routes: more Starlette routes, served beside the API.
     """
+    protect(config.data)  # everyone's notebooks and the roster, from every student's sandbox
     store = Store(config.data)
     service = Service(config, store, GradingQueue(store, config))
 
