@@ -7,6 +7,7 @@ import torch
 
 from assignments.quiz import Text
 from autograder.graders.bert_probes import TOKENS
+from autograder.graders.carried import own_helpers_called
 from autograder.graders.checks import as_tensor, expect_equal, variant_outputs
 from autograder.graders.framework import CarriedForward, CheckFailed
 from autograder.probes import StudentFailure
@@ -61,8 +62,12 @@ def classify_all(student, key, cases: list[tuple]) -> None:
 
 
 def own_labels(student, key, head: torch.Tensor, tokens: list[str]) -> tuple[set[str], set[str]]:
-    """The labels the rule gives on the student's own helper values (every label rounding could give), and the
-    helpers whose values differ from the key's; (set(), set()) when a helper fails or returns no single number."""
+    """The labels the rule gives on the values of the helpers the student's classify_head calls (every label rounding
+    could give), and those helpers whose values differ from the key's; (set(), set()) when such a helper fails or
+    returns no single number."""
+    called = own_helpers_called(student, "classify_head", ("head_entropy", "offset_attention", "token_attention"))
+    if not called:
+        return set(), set()
     calls = {name: ("offset_attention", (head, offset)) for name, offset in key.POSITIONAL.items()}
     calls |= {name: ("token_attention", (head, tokens, targets if isinstance(targets, str) else PUNCT_TARGETS))
               for name, targets in key.SPECIAL.items()}
@@ -70,7 +75,8 @@ def own_labels(student, key, head: torch.Tensor, tokens: list[str]) -> tuple[set
     theirs, wrong = {}, set()
     for measure, (helper, args) in calls.items():
         try:
-            value = as_tensor(student.call(helper, *args), f"`{helper}`")
+            value = as_tensor(student.call(helper, *args) if helper in called else getattr(key, helper)(*args),
+                              f"`{helper}`")
         except (StudentFailure, CheckFailed):
             return set(), set()
         if value.numel() != 1 or not math.isfinite(float(value)):

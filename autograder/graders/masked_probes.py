@@ -5,6 +5,7 @@ import torch
 
 from assignments import masked_attention as key_module
 from assignments.quiz import Text
+from autograder.graders.carried import own_helpers_called
 from autograder.graders.checks import as_tensor, expect_close, expect_pair, variant_outputs
 from autograder.graders.diagnosis import diagnose
 from autograder.graders.framework import CarriedForward, CheckFailed
@@ -67,7 +68,10 @@ def call_attention(student, args: tuple, what: str):
 
 
 def carried_forward(student, key, args: tuple, out, weights) -> None:
-    """Raise CarriedForward when the answer is the key's attention under the student's own (wrong) causal_mask."""
+    """Raise CarriedForward when the answer calls the student's own (wrong) causal_mask and is the key's attention
+    under that mask."""
+    if not own_helpers_called(student, MSA, ("causal_mask",)):
+        return
     Q, K, V = args[:3]
     pad = args[3] if len(args) > 3 else None
     L = Q.shape[-2]

@@ -197,7 +197,7 @@ def test_alternative_style_scores_full_marks(tmp_path):
 
 def test_mistakes_in_reading_measuring_finding_and_plotting_are_named(tmp_path):
     """Are special-tokens-dropped, entropy-log2, query-key-swapped (twice), offset-direction-swapped and
-    plot-transposed each named on their question?"""
+    plot-transposed each named on their question, and classify_head, right on those helpers, not charged again?"""
     result = check(notebook_with(tmp_path, {
         "answer_get_attentions": GET_ATTENTIONS_DROPPED, "answer_head_entropy": ENTROPY_LOG2,
         "answer_token_attention": TOKEN_ATTENTION_SWAPPED, "answer_offset_attention": OFFSET_SWAPPED,
@@ -206,7 +206,8 @@ def test_mistakes_in_reading_measuring_finding_and_plotting_are_named(tmp_path):
     assert_named(result, "head_entropy", "entropy-log2")
     assert_named(result, "token_attention", "query-key-swapped")
     assert_named(result, "offset_attention", "offset-direction-swapped")
-    assert_named(result, "classify_head", "offset-direction-swapped")   # it builds on the swapped offsets
+    classify = result.question("classify_head")       # right on the student's own swapped helpers: carried forward
+    assert classify.score == classify.max_score and "`offset_attention`" in classify.feedback, classify
     assert_named(result, "find_head", "query-key-swapped")
     assert_named(result, "plot_attention", "plot-transposed")
     assert result.question("quiz_head_dim").score == 1
