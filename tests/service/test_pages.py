@@ -151,3 +151,18 @@ def test_pages_draw(path, alice_graded, served, browser, tmp_path):
         assert pixels.std() > 0.05 and (pixels < 0.5).mean() > 0.01, f"{path} looks blank"
     if path == "/me":
         assert person.page.locator("svg.chart circle").count() >= 1  # the score over her attempts
+
+
+def test_the_session_cookie_and_forms_resist_other_sites(alice_graded, served, browser):
+    """Is the cookie HttpOnly, SameSite=Strict (Secure behind https), and is a form without our csrf refused?"""
+    server, tokens = served
+    signed = server.request("POST", "/signin", data={"token": tokens["bob"]}, follow_redirects=False,
+                            headers={"X-Forwarded-Proto": "https"})
+    cookie = signed.headers["set-cookie"].lower()
+    assert signed.status_code == 303 and all(flag in cookie for flag in ("httponly", "samesite=strict", "secure"))
+    bob = Person(browser, server).sign_in(tokens["bob"])
+    forged = bob.context.request.post(f"{server.url}/signout", form={"csrf": "guess"})
+    assert forged.status == 403 and bob.open("/me").url.endswith("/me")  # still signed in
+    elsewhere = bob.context.request.post(f"{server.url}/signin", form={"token": tokens["alice"]},
+                                         headers={"Origin": "https://evil.example"})
+    assert elsewhere.status == 403
