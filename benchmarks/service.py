@@ -8,7 +8,7 @@ per notebook. Then, per assignment:
   burst  all N × assignments notebooks POSTed at once by their students: seconds from POST to verdict, p50 and p95,
          and the burst's wall time → the service's throughput.
 Finally the server is stopped and the same notebooks are graded with `autograder.batch.grade` (the library behind
-`attn-grade grade`, 2 warm workers already warmed by one notebook, as the server's were): its wall time, and the
+`attn-grade grade`, its 2 warm workers started and warmed first, as the server's were): its wall time, and the
 throughput ratio service / batch. Example:
 
     .venv/bin/python benchmarks/service.py -n 10
@@ -121,10 +121,11 @@ def burst(client: httpx.Client, tokens: dict[str, str], jobs: list[tuple[str, st
 
 
 def batch_seconds(home: Path, assignments: list[str]) -> float:
-    """`attn-grade grade` of the same class (warm workers started and warmed by one notebook first, not counted)."""
+    """`attn-grade grade` of the same class (its warm workers started and warmed first, not counted, as the
+    server's were: one notebook per worker and assignment)."""
     warmup = home / "warmup-submitted"
-    first = sorted((home / "submitted").iterdir())[0]
-    shutil.copytree(first, warmup / first.name)
+    for first in sorted((home / "submitted").iterdir())[:WORKERS]:
+        shutil.copytree(first, warmup / first.name)
     for assignment in assignments:
         grade(warmup, assignment=assignment, out=home / "warmup-out" / assignment, workers=WORKERS, progress=False)
     started = time.monotonic()

@@ -49,7 +49,7 @@ def test_the_verdict_is_the_one_attn_grade_check_gives(graded, assignment, kind)
     """Does a perfect / buggy / blank notebook get, over HTTP, exactly the Result of `attn-grade check`?"""
     answer, checked = graded[(assignment, kind)]
     assert answer["status"] == "done" and answer["student"] == STUDENTS[kind] and answer["assignment"] == assignment
-    assert comparable(answer["result"]) == comparable(checked.to_dict())
+    assert comparable(answer["result"]) == comparable(checked.to_dict()), (answer["result"]["errors"], checked.errors)
     assert answer["result"]["notebook"] == f"{assignment}.ipynb"
 
 
