@@ -1,20 +1,25 @@
-"""Grade one notebook: sandbox run → probes → hidden graders → a Result."""
+"""Grade one notebook: sandbox run → probes → hidden graders → a Result.
+
+The sandbox starts first; the graders (pytest, torch, the key and its reference results) are imported and loaded in
+a thread while the student's cells run in the sandbox, another process. So this module imports them, and the notebook
+reader, only after the sandbox has been launched.
+"""
 from __future__ import annotations
 
 import json
 import os
 import threading
 import time
+from contextlib import suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assignments import MANUAL_QUESTIONS, questions_of
-from autograder.graders.evidence import Evidence
-from autograder.graders.framework import run_graders
-from autograder.probes import Student
 from autograder.result import ErrorRecord, Result
 from autograder.sandbox.session import Limits, Sandbox
-from autograder.scoring import score_question
-from autograder.submission import load_submission
+
+if TYPE_CHECKING:
+    from autograder.graders.evidence import Evidence
 
 
 _GRADERS = threading.Lock()
@@ -41,14 +46,31 @@ def check(notebook: str | Path, *, assignment: str | None = None, lang: str = "e
     Raises:
         SubmissionError: the notebook is missing, unreadable or invalid, or the assignment is unknown.
     """
+    return _check(notebook, assignment, lang, limits, isolation, warm, evidence)[0]
+
+
+def _check(notebook, assignment, lang, limits, isolation, warm, evidence, keep_evidence: bool = False):
+    """`check`, returning (Result, Evidence): with `keep_evidence`, a new Evidence when none is given."""
     started = time.monotonic()
-    submission = load_submission(notebook, assignment)
     starter = _warm_starter(limits) if warm and isolation in ("auto", "bwrap") else None
-    with Sandbox(submission.cells, limits, "bwrap" if starter else isolation, starter) as sandbox:
+    with Sandbox([], limits, "bwrap" if starter else isolation, starter).launch() as sandbox:
+        from autograder.submission import load_submission  # nbformat: after the launch
+        submission = load_submission(notebook, assignment)
+        sandbox.cells = submission.cells
+        graders = threading.Thread(target=prepare_graders, args=(submission.assignment,), daemon=True)
+        graders.start()
         cell_errors = sandbox.run_cells()
+        graders.join()
+        startup = time.monotonic() - started - sandbox.cell_seconds  # not hidden behind the cells
+        from autograder.graders.framework import run_graders
+        from autograder.probes import Student
+        if keep_evidence and evidence is None:
+            from autograder.graders.evidence import Evidence
+            evidence = Evidence()
         with _GRADERS:
             outcomes = run_graders(Student(sandbox, submission), submission.assignment, evidence)
         isolation_used, cell_seconds = sandbox.isolation, sandbox.cell_seconds
+    from autograder.scoring import score_question
     points = questions_of(submission.assignment)
     manual = MANUAL_QUESTIONS.get(submission.assignment, ())
     questions = [score_question(q, p, [o for o in outcomes if o.question == q], lang, manual=q in manual)
@@ -58,8 +80,17 @@ def check(notebook: str | Path, *, assignment: str | None = None, lang: str = "e
         score=round(sum(q.score for q in questions), 4), max_score=float(sum(points.values())),
         isolation=isolation_used, duration_s=round(time.monotonic() - started, 2), questions=questions,
         errors=cell_errors + _grader_errors(outcomes))
-    _log_timing(result, time.monotonic() - started, cell_seconds, warm=starter is not None)
-    return result
+    _log_timing(result, time.monotonic() - started, cell_seconds, startup, warm=starter is not None)
+    return result, evidence
+
+
+def prepare_graders(assignment: str) -> None:
+    """Import the grading stack and `assignment`'s graders and load its reference results (in a thread, beside the
+    cells); whatever fails here is done again, and reported, by the graders themselves."""
+    with suppress(Exception):
+        from autograder.graders.framework import prepare_graders as prepare
+        import autograder.scoring  # noqa: F401
+        prepare(assignment)
 
 
 def _grader_errors(outcomes) -> list[ErrorRecord]:
@@ -73,14 +104,15 @@ def _warm_starter(limits: Limits):
     return warm_start(limits)
 
 
-def _log_timing(result: Result, seconds: float, cell_seconds: float, warm: bool) -> None:
+def _log_timing(result: Result, seconds: float, cell_seconds: float, startup: float, warm: bool) -> None:
     """With ATTN_GRADE_TIMINGS=FILE set, append where the time went (benchmarks/throughput.py reads it)."""
     path = os.environ.get("ATTN_GRADE_TIMINGS")
     if not path:
         return
     from autograder.sandbox.warm import measure_memory
     line = {"assignment": result.assignment, "notebook": result.notebook, "pid": os.getpid(), "warm": warm,
-            "seconds": round(seconds, 3), "cell_seconds": round(cell_seconds, 3), **measure_memory()}
+            "seconds": round(seconds, 3), "cell_seconds": round(cell_seconds, 3),
+            "startup_seconds": round(startup, 3), **measure_memory()}
     with open(path, "a", encoding="utf-8") as log:
         log.write(json.dumps(line) + "\n")
 
@@ -95,8 +127,6 @@ def check_with_figures(notebook: str | Path, *, assignment: str | None = None, l
         (the Result, question id → SVG) — the second is `render_feedback_page`'s `figures`; the Result is
         exactly what `check` returns, and carries no picture.
     """
+    result, evidence = _check(notebook, assignment, lang, limits, isolation, warm, None, keep_evidence=True)
     from autograder.reports.pictures import evidence_figures
-    evidence = Evidence()
-    result = check(notebook, assignment=assignment, lang=lang, limits=limits, isolation=isolation, evidence=evidence,
-                   warm=warm)
     return result, evidence_figures(evidence, lang)

@@ -1,6 +1,7 @@
 """The grader framework: a `question` marker, CheckFailed, and the pytest plugin that collects outcomes."""
 from __future__ import annotations
 
+import importlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +10,7 @@ import pytest
 
 from assignments.quiz import Text
 from assignments import key_module
+from autograder.graders.cache import load_references
 from autograder.graders.evidence import Evidence
 from autograder.probes import Student, StudentFailure
 
@@ -133,6 +135,13 @@ def _outcome(qid: str, name: Text, weight: float, excinfo) -> Outcome:
                        errored=exc.kind not in ("not-implemented", "missing"))
     LOG.warning("grader error in %s / %s", qid, name.en, exc_info=exc)  # the traceback is for the instructor only
     return Outcome(qid, name, weight, False, GRADER_ERROR, errored=True, grader_error=type(exc).__name__)
+
+
+def prepare_graders(assignment: str) -> None:
+    """Import `test_<assignment>.py` and what it uses, and load its reference results (a thread can do it while a
+    submission's cells run: `run_graders` then starts at once)."""
+    importlib.import_module(f"autograder.graders.test_{assignment}")
+    load_references()
 
 
 def run_graders(student: Student, assignment: str, evidence: Evidence | None = None) -> list[Outcome]:

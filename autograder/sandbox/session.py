@@ -11,12 +11,15 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder.sandbox import cgroup, privileges
 from autograder.sandbox.inside import wire
 from autograder.result import ERROR_KINDS, ErrorRecord
-from autograder.submission import Cell
 from autograder.sandbox.confinement import Limits, bwrap_available, bwrap_command, kill_tree, sandbox_env, set_limits
+
+if TYPE_CHECKING:  # reading notebooks (nbformat) is not needed to start a sandbox
+    from autograder.submission import Cell
 
 RUNNER_FILES = ("runner.py", "wire.py")
 INSIDE = Path(__file__).resolve().parent / "inside"
@@ -40,6 +43,7 @@ class Sandbox:
 
     Use as a context manager: the whole process tree is killed on exit. `starter` decides how an interpreter is
     started and stopped: a fresh one each time (ColdStart, the default) or a fork of a warm zygote (warm.py).
+    `cells` may be set after `launch()`, before `run_cells()`.
     """
 
     def __init__(self, cells: list[Cell], limits: Limits = Limits(), isolation: str = "auto", starter=None):
@@ -53,6 +57,8 @@ class Sandbox:
         self.good_cells: list[Cell] = []
         self.restarts = 0
         self._proc: subprocess.Popen | None = None
+        self._launched = False
+        """Started by launch(), its ready line not read yet."""
         self._buffer = bytearray()
         self._dir = Path(tempfile.mkdtemp(prefix="attn-sandbox-"))
         for name in RUNNER_FILES:
@@ -68,6 +74,16 @@ class Sandbox:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    def launch(self) -> "Sandbox":
+        """Start the interpreter now without waiting for it, so that its start-up overlaps the grader's own work."""
+        if self._proc is None:
+            try:
+                self._spawn()
+                self._launched = True
+            except OSError:  # the first request tries again, and reports the failure
+                pass
+        return self
 
     def close(self) -> None:
         """Kill the whole process tree and remove the sandbox's files."""
@@ -136,6 +152,14 @@ class Sandbox:
         return _reply(raw)
 
     def _ensure_running(self) -> bool:
+        if self._launched:
+            self._launched = False
+            try:
+                self._await_ready()
+                return True
+            except (OSError, TimeoutError, EOFError, wire.WireError):
+                self._kill()
+                return False
         if self._proc is not None and self._proc.poll() is None:
             return True
         if self._proc is not None:
@@ -154,8 +178,14 @@ class Sandbox:
         return self._proc is not None and self._proc.poll() is None
 
     def _start(self) -> None:
+        self._spawn()
+        self._await_ready()
+
+    def _spawn(self) -> None:
         self._buffer.clear()
         self._proc = self.starter.start(self)
+
+    def _await_ready(self) -> None:
         wire.loads(self._read_line(time.monotonic() + self.limits.startup_timeout))
 
     def _command(self) -> list[str]:
