@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
+# jsonschema (under nbformat) builds an RFC 3987 parser at import when rfc3987_syntax is installed: 3 s of CPU for an
+# IRI format that no notebook schema uses, so it is left out.
+sys.modules.setdefault("rfc3987_syntax", None)
+import nbformat  # noqa: E402
 
 from assignments import ASSIGNMENT_IDS, questions_of
 
