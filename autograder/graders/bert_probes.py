@@ -9,9 +9,10 @@ import torch
 
 from assignments import bert_heads as key_module
 from assignments.quiz import Text
+from autograder.graders.cache import files_fingerprint, reference
 from autograder.graders.checks import as_tensor, expect_close, expect_equal, expect_figure, expect_pair, variant_outputs
 from autograder.graders.framework import CheckFailed
-from autograder.graders.gates import expect_measure, expect_varies
+from autograder.graders.gates import expect_measure, expect_some_valid
 from autograder.probes import MODEL, TOKENIZER, StudentFailure
 
 TOKENS = ["[CLS]", "the", "cat", ",", "the", "dog", ".", "[SEP]"]   # duplicates, punctuation and special tokens
@@ -23,20 +24,24 @@ F32, F64 = dict(atol=1e-5, rtol=1e-4), dict(atol=1e-7, rtol=1e-6)
 
 # ---------------------------------------------------------------- inputs
 
+SENTENCES = [(key_module.TEXT,), (key_module.COUNTER_TEXT,)]
+"""The sentences the graders run the key's model on: its results for them are computed once and cached on disk."""
+
+
 @functools.cache
 def key_model():
     """The key's own pretrained model and tokenizer, loaded once per grading process."""
     return key_module.load_model()
 
 
-@functools.cache
+@reference(SENTENCES, depends_on=lambda: files_fingerprint(key_module.model_path()))
 def real_attention(text: str) -> tuple[list[str], torch.Tensor]:
     """The key's (tokens, attn [layers, heads, L, L]) for a sentence."""
     model, tokenizer = key_model()
     return key_module.get_attentions(model, tokenizer, text)
 
 
-@functools.cache
+@reference(SENTENCES, depends_on=lambda: files_fingerprint(key_module.model_path()))
 def attention_without_special_tokens(text: str) -> tuple[list[str], torch.Tensor]:
     """What the key's `special-tokens-dropped` variant returns for a sentence."""
     model, tokenizer = key_model()
@@ -114,36 +119,37 @@ def check_offset(student, key, attn, offset: int, what: str):
 
 
 def gate_measure(student, name: str) -> None:
-    """The validity gate of a measure: one finite number per head, not the same for every head or every input."""
-    args_of = {"head_entropy": lambda attn: (attn,), "token_attention": lambda attn: (attn, TOKENS, "[CLS]"),
-               "offset_attention": lambda attn: (attn, -1)}[name]
+    """The validity gate of a measure: one finite number per head, not the same for every head, and changing with attn."""
+    extra = {"head_entropy": (), "token_attention": (TOKENS, "[CLS]"), "offset_attention": (-1,)}[name]
     what = f"`{name}`"
-    values = [expect_measure(student.call(name, *args_of(stochastic((4, 8, 8), seed))), (4,), what)
-              for seed in (51, 52)]
-    if all(float(v.max() - v.min()) < 1e-9 for v in values):
-        raise CheckFailed(Text(f"{what} 对随机注意力的每个头都返回同一个数:它没有度量各个头。",
-                               f"{what} returns the same number for every head of random attention: it does not "
-                               "measure the heads."))
-    expect_varies(*values, what, inputs="attn")
+
+    def judge(args, value):
+        got = expect_measure(value, tuple(args[0].shape[:-2]), what)
+        if got.numel() > 1 and float(got.max() - got.min()) < 1e-9:
+            raise CheckFailed(Text(f"{what} 对随机注意力的每个头都返回同一个数:它没有度量各个头。",
+                                   f"{what} returns the same number for every head of random attention: it does not "
+                                   "measure the heads."))
+        return [got]
+    expect_some_valid(student, name, [tuple((stochastic(shape, seed), *extra) for seed in seeds)
+                                      for shape, seeds in (((4, 8, 8), (51, 52)), ((8, 8), (53, 54)))], judge)
 
 
 # ---------------------------------------------------------------- find_head
 
 def gate_find(student) -> None:
     """The validity gate of find_head: two ints in range, which follow the attention when it changes."""
-    answers = []
-    for seed, (layer, head) in ((53, (1, 4)), (54, (3, 0))):
-        attn = stochastic((4, 6, 9, 9), seed) * 0.5
-        attn[layer, head, 1, 2] = attn[layer, head, 2, 1] = 0.99          # "a" (1) and "b" (2), both ways
-        found = as_layer_head(student.call("find_head", attn, FIND_TOKENS, "a", "b"), "`find_head`")
-        if not (0 <= found[0] < 4 and 0 <= found[1] < 6):
+    def judge(args, value):
+        found = as_layer_head(value, "`find_head`")
+        if not (0 <= found[0] < args[0].shape[0] and 0 <= found[1] < args[0].shape[1]):
             raise CheckFailed(Text("`find_head` 返回的 (layer, head) 超出了 attn 的范围。",
                                    "`find_head` returns a (layer, head) outside attn's range."))
-        answers.append(found)
-    if answers[0] == answers[1]:
-        raise CheckFailed(Text("`find_head` 在注意力完全不同的两组输入上返回了同一个头:它没有读 attn。",
-                               "`find_head` returns the same head for two quite different attentions: it does "
-                               "not read attn."))
+        return [torch.tensor(found)]
+    pair = []
+    for seed, (layer, head) in ((55, (1, 4)), (56, (3, 0))):
+        attn = stochastic((4, 6, 9, 9), seed) * 0.5
+        attn[layer, head, 1, 2] = attn[layer, head, 2, 1] = 0.99          # "a" (1) and "b" (2), both ways
+        pair.append((attn, FIND_TOKENS, "a", "b"))
+    expect_some_valid(student, "find_head", [tuple(pair)], judge)
 
 
 def as_layer_head(value, what: str) -> tuple:

@@ -1,19 +1,37 @@
 """Validity gates (SPEC §5 "Fair scores"): a question's checks count only when its answers are valid results.
 
-A gate is a grader test marked `@question(id, gate=True)`: it calls the student's function on ordinary inputs and
-checks the answers with the functions below; when it fails (a wrong answer or an exception), the question scores 0,
-whatever properties the answers happen to satisfy (an all-zero tensor has an upper triangle of zeros, and no future
-leaks into a constant).
+A gate is a grader test marked `@question(id, gate=True)`: it calls the student's function on pairs of ordinary
+inputs and passes when, on at least one pair, both answers are valid results that differ (`expect_some_valid`);
+otherwise the question scores 0, whatever properties the answers happen to satisfy (an all-zero tensor has an upper
+triangle of zeros, and no future leaks into a constant). Failures on the other pairs are left to the other checks.
 """
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 
 from assignments.quiz import Text
 from autograder.graders.checks import as_tensor, expect_pair, expect_shape
 from autograder.graders.framework import CheckFailed
+from autograder.probes import StudentFailure
 
 ROW_SUM_TOLERANCE = 1e-4
+
+
+def expect_some_valid(student, name: str, pairs: list[tuple], judge: Callable) -> None:
+    """On at least one pair of inputs, `judge(args, answer)` accepts both answers and every value it returns differs
+    between the two; else the first reason it did not, or the first exception, is raised."""
+    first = None
+    for pair in pairs:
+        try:
+            answers = [judge(args, student.call(name, *args)) for args in pair]
+            for one, other in zip(*answers, strict=True):
+                expect_varies(one, other, f"`{name}`")
+            return
+        except (CheckFailed, StudentFailure) as exc:
+            first = first or exc
+    raise first
 
 
 def expect_attention(answer, Q: torch.Tensor, V: torch.Tensor, allowed: torch.Tensor, what: str):
@@ -52,12 +70,12 @@ def expect_attention(answer, Q: torch.Tensor, V: torch.Tensor, allowed: torch.Te
     return out.to(torch.float64), weights.to(torch.float64)
 
 
-def expect_varies(first: torch.Tensor, second: torch.Tensor, what: str, inputs: str = "Q and K"):
+def expect_varies(first: torch.Tensor, second: torch.Tensor, what: str):
     """Answers on two different inputs must differ: a constant is not a result computed from the inputs."""
     if first.shape == second.shape and torch.allclose(first.to(torch.float64), second.to(torch.float64), atol=1e-9):
-        raise CheckFailed(Text(f"{what} 对两组不同的输入返回了相同的结果:它不是由 {inputs} 算出来的。",
+        raise CheckFailed(Text(f"{what} 对两组不同的输入返回了相同的结果:它不是由输入算出来的。",
                                f"{what} returns the same result for two different inputs: it is not computed from "
-                               f"{inputs}."))
+                               "them."))
 
 
 def expect_measure(value, shape: tuple, what: str) -> torch.Tensor:

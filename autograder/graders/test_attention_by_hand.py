@@ -9,7 +9,7 @@ from assignments.mistakes import MISTAKES
 from assignments.quiz import Text
 from autograder.graders.checks import expect_close, expect_letter, expect_pair, variant_outputs
 from autograder.graders.framework import CheckFailed, question
-from autograder.graders.gates import expect_attention, expect_varies
+from autograder.graders.gates import expect_attention, expect_some_valid
 
 HAND_TOL = 5e-3
 SDPA = "scaled_dot_product_attention"
@@ -88,14 +88,14 @@ def test_sdpa_answers_are_attention(student, key):
     """The answers are attention: tensors of the right shapes, finite, rows that sum to 1, computed from the inputs.
     中文: 答案是注意力:形状正确的张量,有限值,每行之和为 1,由输入算出。"""
     mask = torch.tensor([[1, 1, 1, 0, 1, 1], [1, 1, 0, 0, 0, 1]]).view(2, 1, 1, 6)
-    answers = []
-    for seed, args_mask in ((41, None), (42, None), (43, mask)):
-        Q, K, V = _inputs((2, 3, 4, 8), (2, 3, 6, 8), 5, torch.float32, seed)
-        args = (Q, K, V) if args_mask is None else (Q, K, V, args_mask)
-        allowed = torch.ones(4, 6, dtype=torch.bool) if args_mask is None else args_mask != 0
-        answers.append(expect_attention(student.call(SDPA, *args), Q, V, allowed, f"`{SDPA}`"))
-    expect_varies(answers[0][1], answers[1][1], f"`{SDPA}`")
-    expect_varies(answers[0][0], answers[1][0], f"`{SDPA}`", inputs="Q, K and V")
+
+    def judge(args, answer):
+        allowed = torch.ones(args[0].shape[-2], args[1].shape[-2], dtype=torch.bool) if len(args) == 3 else args[3] != 0
+        return expect_attention(answer, args[0], args[2], allowed, f"`{SDPA}`")
+    pairs = [tuple(_inputs(q, k, dv, dtype, seed) for seed in seeds) for q, k, dv, dtype, seeds in
+             (((2, 3, 4, 8), (2, 3, 6, 8), 5, torch.float32, (41, 42)), ((4, 6), (5, 6), 3, torch.float64, (43, 44)))]
+    pairs.append(tuple((*_inputs((2, 3, 4, 8), (2, 3, 6, 8), 5, torch.float32, seed), mask) for seed in (45, 46)))
+    expect_some_valid(student, SDPA, pairs, judge)
 
 
 @question("sdpa", weight=2)

@@ -1,8 +1,6 @@
 """Hidden graders for `masked_attention`: causal_mask, causal masked_self_attention, its padding_mask, quizzes."""
 from __future__ import annotations
 
-import itertools
-
 import pytest
 import torch
 
@@ -11,7 +9,7 @@ from assignments.mistakes import MISTAKES
 from assignments.quiz import Text
 from autograder.graders.checks import as_tensor, expect_close, expect_letter, variant_outputs
 from autograder.graders.framework import CheckFailed, question
-from autograder.graders.gates import expect_attention, expect_varies
+from autograder.graders.gates import expect_attention, expect_some_valid
 from autograder.graders.masked_probes import (
     LEFT_PADDED, MSA, allowed, call_attention, carried_forward, check_attention, padding, property_failed, qkv)
 
@@ -61,23 +59,21 @@ def test_causal_mask_is_boolean(student, key):
 
 # ---------------------------------------------------------------- masked_self_attention (causal)
 
-def _gate(student, inputs: list[tuple]) -> None:
-    """The validity gate: on each input the answer is attention, and it changes when the input does."""
-    answers = []
-    for args in inputs:
+def _gate(student, pairs: list[tuple]) -> None:
+    """The validity gate: on some pair of ordinary inputs the answers are attention, and they change with the input."""
+    def judge(args, answer):
         pad = args[3] if len(args) > 3 else None
-        answers.append(expect_attention(student.call(MSA, *args), args[0], args[2],
-                                        allowed(args[0].shape[-2], pad), f"`{MSA}`"))
-    for first, second in itertools.pairwise(answers):
-        expect_varies(first[1], second[1], f"`{MSA}`")
-        expect_varies(first[0], second[0], f"`{MSA}`", inputs="Q, K and V")
+        return expect_attention(answer, args[0], args[2], allowed(args[0].shape[-2], pad), f"`{MSA}`")
+    expect_some_valid(student, MSA, pairs, judge)
 
 
 @question(MSA, gate=True)
 def test_msa_answers_are_attention(student, key):
     """The answers are attention: tensors of the right shapes, finite, rows that sum to 1, computed from the inputs.
     中文: 答案是注意力:形状正确的张量,有限值,每行之和为 1,由输入算出。"""
-    _gate(student, [qkv((2, 3), 5, 8, 8, torch.float32, seed) for seed in (31, 32)])
+    _gate(student, [tuple(qkv(lead, L, d_k, d_v, dtype, seed) for seed in seeds) for lead, L, d_k, d_v, dtype, seeds in
+                    (((2, 3), 5, 8, 8, torch.float32, (31, 32)), ((3,), 6, 4, 3, torch.float64, (33, 34)),
+                     ((), 5, 4, 4, torch.float32, (35, 36)))])
 
 
 @question(MSA, weight=2)
@@ -182,7 +178,9 @@ def test_msa_does_not_use_library_attention(student, key):
 def test_padding_answers_are_attention(student, key):
     """With a padding_mask the answers are still attention (rows with an allowed key sum to 1), computed from the inputs.
     中文: 有 padding_mask 时答案仍是注意力(有可看的键的行之和为 1),由输入算出。"""
-    _gate(student, [(*qkv((3,), 6, 8, 4, torch.float32, seed), padding(LEFT_PADDED)) for seed in (33, 34)])
+    heads = padding([[False, True, True, True, True], [False, False, False, True, True]], (2, 1, 5))
+    _gate(student, [tuple((*qkv((3,), 6, 8, 4, torch.float32, seed), padding(LEFT_PADDED)) for seed in (37, 38)),
+                    tuple((*qkv((2, 3), 5, 4, 4, torch.float64, seed), heads) for seed in (39, 40))])
 
 
 @question("padding_mask", weight=2)

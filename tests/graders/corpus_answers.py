@@ -139,6 +139,18 @@ def masked_self_attention(Q, K, V, padding_mask=None):
     return attention(Q, K, V, mask)
 '''
 
+EQ_ONE_CAUSAL = "def causal_mask(seq_len):\n    return torch.tril(torch.ones(seq_len, seq_len)) == 1\n"
+BMM_ONLY_MSA = '''\
+def masked_self_attention(Q, K, V, padding_mask=None):
+    L = Q.shape[-2]
+    scores = torch.bmm(Q, K.transpose(1, 2)) / math.sqrt(Q.shape[-1])   # 3-D inputs only
+    allowed = torch.tril(torch.ones(L, L, dtype=torch.bool))
+    if padding_mask is not None:
+        allowed = allowed & padding_mask.bool()[..., None, :]
+    w = torch.softmax(scores.masked_fill(~allowed, float("-inf")), -1).masked_fill(~allowed, 0.0)
+    return torch.bmm(w, V), w
+'''
+
 # ---------------------------------------------------------------- bert_heads
 
 NUMPY_BERT = {  # in the style of "What Does BERT Look At?" (Clark et al., 2019): NumPy analysis of the weights

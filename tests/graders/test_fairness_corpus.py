@@ -32,6 +32,8 @@ NOTEBOOKS = {  # name: (assignment, answer cells by grade_id)
                                       "answer_masked_self_attention": A.ANYTHING_MSA}),
     "annotated-inverted": ("masked_attention", {"answer_causal_mask": A.METHOD_TRIL_CAUSAL,
                                                 "answer_masked_self_attention": A.ANNOTATED_INVERTED_MSA}),
+    "bmm-3d-only": ("masked_attention", {"answer_causal_mask": A.EQ_ONE_CAUSAL,
+                                         "answer_masked_self_attention": A.BMM_ONLY_MSA}),
     "numpy-bert": ("bert_heads", A.NUMPY_BERT),
     "buggy-helpers": ("bert_heads", A.BUGGY_HELPERS_BERT),
 }
@@ -68,6 +70,9 @@ VERDICTS = [  # (notebook, question, score, mistake ids that must be named, word
     ("annotated-inverted", "causal_mask", 2, [], ""),
     ("annotated-inverted", "masked_self_attention", PARTIAL, ["mask-inverted"], ""),
     ("annotated-inverted", "padding_mask", PARTIAL, ["mask-inverted"], ""),
+    ("bmm-3d-only", "causal_mask", 2, [], ""),
+    ("bmm-3d-only", "masked_self_attention", PARTIAL, [], "must be a 3D tensor"),  # right where it runs: kept
+    ("bmm-3d-only", "padding_mask", PARTIAL, [], "must be a 3D tensor"),
     ("numpy-bert", "get_attentions", 2, [], ""),
     ("numpy-bert", "head_entropy", 2, [], ""),
     ("numpy-bert", "token_attention", 2, [], ""),
