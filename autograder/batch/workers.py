@@ -125,16 +125,13 @@ _PREWARM = threading.Lock()
 
 def _start_warm_worker(limits: Limits, assignment: str) -> None:
     """A warm worker thread: start its zygote (it warms up in its sandbox); the first thread also loads the
-    grading stack and the key's model meanwhile, so that the cores are busy during the warm-up."""
+    grading stack and the key's reference results meanwhile (from the disk cache: the key's model itself is
+    loaded only by the zygotes, not a second time here), so that the cores are busy during the warm-up."""
     from autograder.sandbox.warm import warm_start
     warm_start(limits)
     if _PREWARM.acquire(blocking=False):
-        with suppress(Exception):  # only a head start: grading loads whatever this could not
-            from assignments import key_module
-            import autograder.check  # noqa: F401  (torch, pytest, the probes)
-            key = key_module(assignment)
-            if hasattr(key, "load_model"):
-                key.load_model()  # transformers imported and the weights' pages read, for the graders' own copy
+        from autograder.check import prepare_graders
+        prepare_graders(assignment)
 
 
 def _freeze_warm_heap() -> None:
