@@ -90,12 +90,24 @@ def _warm_pool(workers: int, args: tuple):
     return pool
 
 
-def start_warm_workers(workers: int, limits: Limits, assignment: str) -> None:
+def start_warm_workers(workers: int, limits: Limits, assignment: str) -> list:
     """Start the kept pool of warm workers now rather than at the first notebook, for a long-lived caller (the class
-    service): each worker's zygote warms up, and the grading stack and `assignment`'s key load, before work arrives."""
+    service): each worker's zygote warms up, and the grading stack and `assignment`'s key load, before work arrives.
+
+    Returns:
+        One future per worker, done once its zygote is warm.
+    """
     pool = _warm_pool(workers, (assignment, "en", limits))
-    for _ in range(workers):
-        pool.submit(bool)  # each submission starts one more thread while the others are still warming up
+    # each submission starts one more thread while the others are still warming up
+    return [pool.submit(_wait_until_warm, limits) for _ in range(workers)]
+
+
+def _wait_until_warm(limits: Limits) -> None:
+    from autograder.sandbox.warm import ZygoteError, warm_start
+    starter = warm_start(limits)
+    if starter is not None:
+        with suppress(ZygoteError):  # the first notebook starts another one, or grades cold
+            starter.warm_up()
 
 
 def _run_dask(jobs: list[Task], args: tuple, address: str, warm: bool):

@@ -17,9 +17,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from autograder.batch import Task
-from autograder.batch.workers import executor_for
+from autograder.batch.workers import executor_for, start_warm_workers
 from autograder.service.app import create_app
 from autograder.service.config import ServiceConfig
+from autograder.service.grading import PREWARMED_ASSIGNMENT
 from autograder.service.local import IDLE_S, engine_stamp, runtime_dir
 
 WORKERS = 1
@@ -32,12 +33,15 @@ class LocalGrader:
     def __init__(self, config: ServiceConfig, server: uvicorn.Server):
         self.config, self.server, self.stamp = config, server, engine_stamp()
         self.run = executor_for(None, config.workers, warm=True)  # the warm pool the service's queue starts
+        self.warming: list = []
         self.last_used, self.busy = time.monotonic(), 0
 
     async def version(self, request: Request) -> JSONResponse:
-        """GET /api/local/version: the stamp of the code this grader runs."""
+        """GET /api/local/version: the stamp of the code this grader runs, and whether its worker is warm yet."""
         self.last_used = time.monotonic()
-        return JSONResponse({"stamp": self.stamp, "pid": os.getpid()})
+        if not self.warming:
+            self.warming = start_warm_workers(self.config.workers, self.config.limits, PREWARMED_ASSIGNMENT)
+        return JSONResponse({"stamp": self.stamp, "pid": os.getpid(), "warm": all(f.done() for f in self.warming)})
 
     async def check(self, request: Request) -> JSONResponse:
         """POST /api/local/check {filename, notebook (base64), assignment, lang}: the graded row, as a batch has it."""
