@@ -112,13 +112,20 @@ POSITIONAL = {"previous": -1, "next": +1, "self": 0}
 """classify_head's positional labels and their offsets."""
 SPECIAL = {"cls": "[CLS]", "sep": "[SEP]", "punct": PUNCT}
 """classify_head's special-token labels and their targets."""
+POSITIONAL_MIN = 0.5
+"""A head is positional when at least half of its attention goes to one offset."""
+SPECIAL_MIN = 0.6
+"""A head is a special-token head when most (60 %) of its attention lands on [CLS], [SEP] or punctuation."""
+BROAD_MIN = 0.78
+"""A head is broad when its entropy is at least 78 % of the uniform distribution's, ln L."""
 
 
 def classify_head(head_attn: torch.Tensor, tokens: list[str]) -> str:
     """Name the pattern of one head [L, L]: previous / next / self, cls / sep / punct, broad or mixed.
 
-    Positional if the largest of offsets -1, +1, 0 is ≥ 0.5; else special-token if the largest share on
-    [CLS], [SEP] or punctuation is ≥ 0.6; else "broad" if entropy / ln L ≥ 0.78; else "mixed".
+    Positional if the largest of offsets -1, +1, 0 is ≥ POSITIONAL_MIN (0.5); else special-token if the largest
+    share on [CLS], [SEP] or punctuation is ≥ SPECIAL_MIN (0.6); else "broad" if entropy / ln L ≥ BROAD_MIN (0.78);
+    else "mixed".
     Ties go to the first name in that order.
     """
     head_attn = torch.as_tensor(head_attn)
@@ -130,11 +137,11 @@ def classify_head(head_attn: torch.Tensor, tokens: list[str]) -> str:
 
 def label_from_measures(shares: dict[str, float], entropy: float, L: int) -> str:
     """classify_head's rule on one head's measures: `shares` by label (POSITIONAL and SPECIAL), entropy in nats."""
-    for names, threshold in ((POSITIONAL, 0.5), (SPECIAL, 0.6)):
+    for names, threshold in ((POSITIONAL, POSITIONAL_MIN), (SPECIAL, SPECIAL_MIN)):
         name = max(names, key=lambda k: float(shares[k]))  # max keeps the first of equal scores
         if float(shares[name]) >= threshold:
             return name
-    if L > 1 and float(entropy) / math.log(L) >= 0.78:
+    if L > 1 and float(entropy) / math.log(L) >= BROAD_MIN:
         return "broad"
     return "mixed"
 

@@ -100,7 +100,8 @@ def decisive(key, head: torch.Tensor, tokens: list[str], margin: float = MARGIN)
     special = sorted((float(key.token_attention(head, tokens, t)) for t in ("[CLS]", "[SEP]", key.PUNCT)),
                      reverse=True)
     broad = float(key.head_entropy(head)) / math.log(len(tokens))
-    return (abs(positional[0] - 0.5) > margin and abs(special[0] - 0.6) > margin and abs(broad - 0.78) > margin
+    return (abs(positional[0] - key.POSITIONAL_MIN) > margin and abs(special[0] - key.SPECIAL_MIN) > margin
+            and abs(broad - key.BROAD_MIN) > margin
             and positional[0] - positional[1] > margin and special[0] - special[1] > margin)
 
 

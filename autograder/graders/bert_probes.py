@@ -13,13 +13,13 @@ from autograder.graders.cache import files_fingerprint, reference
 from autograder.graders.checks import as_tensor, expect_close, expect_equal, expect_figure, expect_pair, variant_outputs
 from autograder.graders.framework import CheckFailed
 from autograder.graders.gates import expect_measure, expect_some_valid
+from autograder.graders import tolerances
 from autograder.probes import MODEL, TOKENIZER, StudentFailure
 
 TOKENS = ["[CLS]", "the", "cat", ",", "the", "dog", ".", "[SEP]"]   # duplicates, punctuation and special tokens
 FIND_TOKENS = ["[CLS]", "a", "b", "a", "c", "b", ".", "d", "[SEP]"]
 PLOT_TOKENS = ["[CLS]", "i", "love", "ai", ".", "[SEP]"]
 PLOT_LAYER, PLOT_HEAD = 4, 7
-F32, F64 = dict(atol=1e-5, rtol=1e-4), dict(atol=1e-7, rtol=1e-6)
 
 
 # ---------------------------------------------------------------- inputs
@@ -68,7 +68,7 @@ def check_measure(student, key, name: str, args: tuple, what: str, context: dict
 def compare_measure(got, key, name: str, args: tuple, what: str, context: dict | None = None):
     """Compare the student's value `got` of measure `name` on `args` with the key's."""
     want = getattr(key, name)(*args)
-    tol = F64 if args[0].dtype == torch.float64 else F32
+    tol = tolerances.BERT_FLOAT64 if args[0].dtype == torch.float64 else tolerances.FLOAT32
     expect_close(got, want, what, **tol, context=context, variants=variant_outputs(key.VARIANTS[name], *args))
 
 
@@ -91,7 +91,7 @@ def check_get_attentions(student, text: str, what: str):
                                "用 convert_ids_to_tokens 转换 input_ids。",
                                f"tokens are not the tokenizer's WordPiece tokens of the sentence ({what}); convert "
                                "the input_ids with convert_ids_to_tokens."))
-    expect_close(attn, want_attn, f"attn ({what})", **F32)
+    expect_close(attn, want_attn, f"attn ({what})", **tolerances.FLOAT32)
     if attn.dtype != torch.float32:
         raise CheckFailed(Text(f"attn 应为 float32,得到 {attn.dtype}。", f"attn should be float32; got {attn.dtype}."),
                           ["wrong-type"])
@@ -125,7 +125,7 @@ def gate_measure(student, name: str) -> None:
 
     def judge(args, value):
         got = expect_measure(value, tuple(args[0].shape[:-2]), what)
-        if got.numel() > 1 and float(got.max() - got.min()) < 1e-9:
+        if got.numel() > 1 and float(got.max() - got.min()) < tolerances.SAME:
             raise CheckFailed(Text(f"{what} 对随机注意力的每个头都返回同一个数:它没有度量各个头。",
                                    f"{what} returns the same number for every head of random attention: it does not "
                                    "measure the heads."))
@@ -217,7 +217,7 @@ def check_image(heatmaps: list, head: torch.Tensor, what: str):
     L = head.shape[-1]
     if image.numel() == L * L:
         image = image.reshape(L, L)
-    expect_close(image, head, f"the heatmap ({what})", atol=1e-6, rtol=1e-5,
+    expect_close(image, head, f"the heatmap ({what})", **tolerances.HEATMAP,
                  variants={"plot-transposed": head.transpose(-1, -2)})
 
 

@@ -14,9 +14,9 @@ import torch
 from assignments.quiz import Text
 from autograder.graders.checks import as_tensor, expect_pair, expect_shape
 from autograder.graders.framework import CheckFailed
+from autograder.graders import tolerances
 from autograder.probes import StudentFailure
 
-ROW_SUM_TOLERANCE = 1e-4
 
 
 def expect_some_valid(student, name: str, pairs: list[tuple], judge: Callable) -> None:
@@ -60,7 +60,7 @@ def expect_attention(answer, Q: torch.Tensor, V: torch.Tensor, allowed: torch.Te
         raise CheckFailed(Text(f"{what} 的 weights 有负数;注意力权重来自 softmax,在 0 和 1 之间。",
                                f"{what} returns negative weights; attention weights come out of a softmax and lie "
                                "between 0 and 1."))
-    off = ((rows.sum(-1) - 1).abs() > ROW_SUM_TOLERANCE).sum().item()
+    off = ((rows.sum(-1) - 1).abs() > tolerances.GATE_ROW_SUM).sum().item()
     if off:
         raise CheckFailed(Text(f"{what} 的 weights 中,有可看的键的查询行之和应为 1(对键的概率分布),有 {off} 行不是。"
                                "检查 softmax(dim=-1)以及 softmax 之后对权重做了什么。",
@@ -72,7 +72,7 @@ def expect_attention(answer, Q: torch.Tensor, V: torch.Tensor, allowed: torch.Te
 
 def expect_varies(first: torch.Tensor, second: torch.Tensor, what: str):
     """Answers on two different inputs must differ: a constant is not a result computed from the inputs."""
-    if first.shape == second.shape and torch.allclose(first.to(torch.float64), second.to(torch.float64), atol=1e-9):
+    if first.shape == second.shape and torch.allclose(first.to(torch.float64), second.to(torch.float64), atol=tolerances.SAME):
         raise CheckFailed(Text(f"{what} 对两组不同的输入返回了相同的结果:它不是由输入算出来的。",
                                f"{what} returns the same result for two different inputs: it is not computed from "
                                "them."))

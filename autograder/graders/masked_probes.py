@@ -9,6 +9,7 @@ from autograder.graders.carried import own_helpers_called
 from autograder.graders.checks import as_tensor, expect_close, expect_pair, variant_outputs
 from autograder.graders.diagnosis import diagnose
 from autograder.graders.framework import CarriedForward, CheckFailed
+from autograder.graders import tolerances
 from autograder.probes import StudentFailure
 
 MSA = "masked_self_attention"
@@ -35,11 +36,6 @@ def padding(rows, lead_shape=None) -> torch.Tensor:
     """A padding mask (True = real token) from nested lists, optionally reshaped."""
     mask = torch.tensor(rows, dtype=torch.bool)
     return mask if lead_shape is None else mask.view(*lead_shape)
-
-
-def tolerance(dtype: torch.dtype) -> dict:
-    """atol/rtol for comparing attention computed in `dtype`."""
-    return dict(atol=1e-5, rtol=1e-4) if dtype == torch.float32 else dict(atol=1e-9, rtol=1e-7)
 
 
 def variants_for(question_id: str) -> dict:
@@ -90,8 +86,8 @@ def carried_forward(student, key, args: tuple, out, weights) -> None:
 
 def _same(got, want: torch.Tensor) -> bool:
     got = torch.as_tensor(got)
-    return got.shape == want.shape and bool(torch.allclose(got.to(torch.float64), want.to(torch.float64), atol=1e-5,
-                                                           rtol=1e-4))
+    return got.shape == want.shape and bool(torch.allclose(got.to(torch.float64), want.to(torch.float64),
+                                                           **tolerances.FLOAT32))
 
 
 def check_attention(student, key, evidence, Q, K, V, pad=None, *, question_id: str, what: str):
@@ -104,7 +100,7 @@ def check_attention(student, key, evidence, Q, K, V, pad=None, *, question_id: s
                   what=f"weights ({what})")
     want_out, want_w = key.masked_self_attention(*args)
     variants = variants_for(question_id)
-    tol = tolerance(Q.dtype)
+    tol = tolerances.for_dtype(Q.dtype)
     try:
         w = expect_close(weights, want_w, f"weights ({what})", **tol, context=weights_context(key, Q, K, pad),
                          variants=variant_outputs(variants, *args, pick=lambda r: r[1]))
@@ -129,5 +125,5 @@ def property_failed(student, key, out, weights, args: tuple, question_id: str, z
     if got.shape == want.shape:
         variants = variant_outputs(variants_for(question_id), *args, pick=lambda r: r[1])
         pad = args[3] if len(args) > 3 else None
-        mistakes = diagnose(got, want, variants, atol=1e-6, rtol=1e-5, context=weights_context(key, *args[:2], pad))
+        mistakes = diagnose(got, want, variants, **tolerances.DIAGNOSIS, context=weights_context(key, *args[:2], pad))
     return CheckFailed(Text(zh, en), mistakes)

@@ -10,14 +10,14 @@ from assignments.quiz import Text
 from autograder.graders.checks import expect_close, expect_letter, expect_pair, variant_outputs
 from autograder.graders.framework import CheckFailed, question
 from autograder.graders.gates import expect_attention, expect_some_valid
+from autograder.graders import tolerances
 
-HAND_TOL = 5e-3
 SDPA = "scaled_dot_product_attention"
 
 
 def _hand(student, name: str, question_id: str, want: torch.Tensor, kind_context: dict):
     got = student.get(name)
-    return expect_close(got, want, f"`{name}`", atol=HAND_TOL, rtol=0,
+    return expect_close(got, want, f"`{name}`", atol=tolerances.HAND_TYPED, rtol=0,
                         variants=key_module.VARIANTS[question_id], context=kind_context)
 
 
@@ -50,7 +50,7 @@ def test_love_weights(student, key):
     """love_weights is the true softmax of the seed's "爱" row, scaled by √64.
     中文: love_weights 是教程中“爱”那一行除以 √64 后真正的 softmax。"""
     got = student.get("love_weights")
-    expect_close(got, key.love_weights, "`love_weights`", atol=1e-3, rtol=0,
+    expect_close(got, key.love_weights, "`love_weights`", atol=tolerances.LOVE_WEIGHTS, rtol=0,
                  variants=key.VARIANTS["love_example"],
                  context={"kind": "distribution", "raw": key.LOVE_QK, "d_k": key.LOVE_D_K})
 
@@ -72,7 +72,7 @@ def _check_sdpa(student, key, Q, K, V, mask=None, *, what: str, evidence=None):
     if evidence is not None:
         evidence.keep("sdpa", "weights", weights, allowed=mask != 0, what=f"weights ({what})")
     want_out, want_w = key.scaled_dot_product_attention(*args)
-    tol = dict(atol=1e-5, rtol=1e-4) if Q.dtype == torch.float32 else dict(atol=1e-9, rtol=1e-7)
+    tol = tolerances.for_dtype(Q.dtype)
     variants = key.VARIANTS["sdpa"]
     context = {"kind": "weights", "scores": key.attention_scores(Q, K).to(torch.float64), "d_k": Q.shape[-1]}
     expect_close(weights, want_w, f"weights ({what})", **tol, context=context,

@@ -12,6 +12,7 @@ from autograder.graders.framework import CheckFailed, question
 from autograder.graders.gates import expect_attention, expect_some_valid
 from autograder.graders.masked_probes import (
     LEFT_PADDED, MSA, allowed, call_attention, carried_forward, check_attention, padding, property_failed, qkv)
+from autograder.graders import tolerances
 
 # ---------------------------------------------------------------- causal_mask
 
@@ -19,7 +20,7 @@ def _check_causal_mask(student, key, L: int, evidence=None) -> torch.Tensor:
     got = as_tensor(student.call("causal_mask", L), "`causal_mask`")
     if evidence is not None:
         evidence.keep("causal_mask", "weights", got, allowed=allowed(L), causal=True, what=f"causal_mask({L})")
-    expect_close(got, key.causal_mask(L), f"`causal_mask({L})`", atol=0, rtol=0,
+    expect_close(got, key.causal_mask(L), f"`causal_mask({L})`", **tolerances.EXACT,
                  variants=variant_outputs(key.VARIANTS["causal_mask"], L))
     return got
 
@@ -136,7 +137,7 @@ def test_msa_rows_sum_to_one(student, key):
     Q, K, V = qkv((3,), 6, 8, 4, torch.float64, 17)
     out, weights = call_attention(student, (Q, K, V), "row sums")
     rows = weights.to(torch.float64).sum(-1)
-    if not torch.allclose(rows, torch.ones_like(rows), atol=1e-6):
+    if not torch.allclose(rows, torch.ones_like(rows), atol=tolerances.ROW_SUM):
         raise property_failed(student, key, out, weights, (Q, K, V), MSA, "weights 的某些行之和不为 1。",
                                "Some rows of the weights do not sum to 1.")
 
@@ -156,7 +157,7 @@ def test_msa_no_future_leak(student, key):
     if out.shape != out2.shape or out.shape[-2:] != (Q.shape[-2], V.shape[-1]):
         raise CheckFailed(Text("output 的形状不对。", "The output has the wrong shape."), ["wrong-shape"])
     past1, past2 = out[..., :t + 1, :].to(torch.float64), out2[..., :t + 1, :].to(torch.float64)
-    if not torch.allclose(past1, past2, atol=1e-9, rtol=0):
+    if not torch.allclose(past1, past2, atol=tolerances.SAME, rtol=0):
         raise property_failed(student, key, out, weights, (Q, K, V), MSA,
                                f"只改变位置 {t} 之后的词,位置 0–{t} 的输出却变了:信息从未来泄漏了。",
                                f"Changing only the tokens after position {t} changed the outputs at positions "
@@ -216,7 +217,7 @@ def test_padding_empty_rows_are_zero_not_nan(student, key):
         raise CheckFailed(Text("没有任何可看的键的查询,其权重或输出中出现了 NaN/inf。",
                                "A query with no allowed key gets NaN/inf in its weights or output."),
                           ["nan-on-fully-masked-row"])
-    uniform = ((rows.amax(-1) - rows.amin(-1)) < 1e-9) & (rows.sum(-1) > 0)
+    uniform = ((rows.amax(-1) - rows.amin(-1)) < tolerances.SAME) & (rows.sum(-1) > 0)
     if rows.shape[-1] > 1 and bool(uniform.any()):
         carried_forward(student, key, (Q, K, V, pad), out, weights)
         raise CheckFailed(Text("没有任何可看的键的查询得到了平均分给所有键的均匀权重(整行都填成了同一个很小的数,如 -1e9 或 "
@@ -258,7 +259,7 @@ def test_padding_rows_sum_to_one_where_a_key_is_allowed(student, key):
     if weights.shape[:-1] != live.shape:
         raise CheckFailed(Text("weights 的形状不对。", "weights has the wrong shape."), ["wrong-shape"])
     rows = weights.to(torch.float64).sum(-1)[live]
-    if not torch.allclose(rows, torch.ones_like(rows), atol=1e-6):
+    if not torch.allclose(rows, torch.ones_like(rows), atol=tolerances.ROW_SUM):
         raise property_failed(student, key, out, weights, (Q, K, V, pad), "padding_mask",
                                "有可看的键的行,权重之和应为 1。", "Rows with an allowed key should sum to 1.")
 

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from assignments import attention_by_hand as key
 from assignments.mistakes import MISTAKES
+from autograder.graders import tolerances
 from support.notebooks import ROOT
 
 REPO = ROOT
@@ -21,8 +22,8 @@ NOTEBOOK = REPO / "source" / "attention_by_hand" / "attention_by_hand.ipynb"
 DTYPES = [torch.float32, torch.float64]
 TOL = {torch.float32: 1e-5, torch.float64: 1e-12}
 LEADS = [(), (3,), (2, 3), (2, 2, 3)]                 # 2-D, 3-D, 4-D and 5-D inputs
-HAND_TOL = 5e-3                                      # SPEC: by_hand_* tolerance
-LOVE_TOL = 1e-3                                      # SPEC: love_example tolerance
+HAND_TOL = tolerances.HAND_TYPED                     # SPEC: by_hand_* tolerance
+LOVE_TOL = tolerances.LOVE_WEIGHTS                   # SPEC: love_example tolerance
 SDPA_MISTAKES = {"missing-scale", "scale-by-dk", "softmax-wrong-dim", "transposed-scores", "mask-ignored",
                  "mask-inverted"}                   # SPEC §5 for sdpa and by_hand_*, less forbidden-api
 
