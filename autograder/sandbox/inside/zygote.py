@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 
+import pretrained
 import runner
 from filesystems import FileSystems
 
@@ -63,7 +64,7 @@ class Zygote:
             import IPython.display  # noqa: F401
         except ImportError:
             pass
-        model, tokenizer = runner.load_model()
+        model, tokenizer = pretrained.load_model()
         for thread in threading.enumerate():  # tqdm's progress-bar monitor: fork only a single-threaded process
             if type(thread).__name__ == "TMonitor":
                 thread.exit()
