@@ -30,6 +30,9 @@ def check_command(notebook, assignment, as_json, html_out, lang, server, token):
     Exit status 0 whenever grading completed, whatever the score; 2 for a missing, unreadable or invalid
     notebook or an unknown assignment (or, with --server, any answer of the server but a verdict).
 
+    A re-check is graded on your own warm local grader, which the first check starts in the background (a Unix
+    socket only you can open; it stops by itself when idle); ATTN_GRADE_LOCAL_GRADER=off grades here every time.
+
     Example:
 
         attn-grade check release/masked_attention/masked_attention.ipynb --lang zh
@@ -44,12 +47,9 @@ def check_command(notebook, assignment, as_json, html_out, lang, server, token):
             write_atomically(html_out, page)
         click.echo(result.to_json(indent=2) if as_json else render_table(result, lang))
         return
-    from autograder.check import check, check_with_figures
-    try:
-        if html_out:  # the page also shows pictures of the student's own values
-            result, figures = check_with_figures(notebook, assignment=assignment, lang=lang)
-        else:
-            result = check(notebook, assignment=assignment, lang=lang)
+    from autograder.service.local import check_reusing_local_grader  # a warm grader of one's own, if running
+    try:  # with --html the page also shows pictures of the student's own values
+        result, figures = check_reusing_local_grader(notebook, assignment=assignment, lang=lang, figures=bool(html_out))
     except SubmissionError as exc:
         click.echo(f"attn-grade: {exc}", err=True)
         sys.exit(2)

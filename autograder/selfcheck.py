@@ -53,11 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lang", choices=("zh", "en"), default=default_lang())
     parser.add_argument("--html", action="store_true", help="print the HTML fragment instead of the table")
     options = parser.parse_args(argv)
-    from autograder.check import check_with_figures
     from autograder.reports.terminal import render_table
+    from autograder.service.local import check_reusing_local_grader  # a warm grader of one's own, if running
     from autograder.submission import SubmissionError
     try:
-        result, figures = check_with_figures(options.notebook, lang=options.lang)
+        result, figures = check_reusing_local_grader(options.notebook, lang=options.lang, figures=True)
     except SubmissionError as exc:
         print(f"attn-grade: {exc}", file=sys.stderr)
         return 2

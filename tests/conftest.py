@@ -9,6 +9,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# `attn-grade check` and the self-check grade in-process here (tests/service/test_local_grader.py turns the local
+# grader on, in folders of its own)
+os.environ.setdefault("ATTN_GRADE_LOCAL_GRADER", "off")
 
 from support.notebooks import make_submission, release_notebook, source_notebook  # noqa: E402
 

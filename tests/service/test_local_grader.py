@@ -36,6 +36,7 @@ def place(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(home / "cache"))
         patch.setenv("XDG_RUNTIME_DIR", str(home / "run"))
+        patch.setenv(local.SWITCH, "on")
         patch.setenv("ATTN_GRADE_LOCAL_IDLE_S", "300")  # a grader this module forgets to stop goes soon anyway
         (home / "run").mkdir(mode=0o755)  # anyone may pass through: only the grader's own folder and socket guard it
         yield home
