@@ -5,6 +5,7 @@ from collections.abc import Callable, Mapping
 
 import torch
 
+from assignments.mistakes import MISTAKES
 from assignments.quiz import Text
 from autograder.graders.diagnosis import diagnose
 from autograder.graders.framework import CheckFailed
@@ -112,6 +113,14 @@ def variant_outputs(variants: Mapping[str, Callable], *args, pick: Callable = la
         except Exception:  # a buggy variant may legitimately fail on some inputs
             continue
     return outputs
+
+
+def expect_own_attention(student, name: str, *args) -> None:
+    """Call the student's `name(*args)`; CheckFailed `forbidden-api` (the whole question scores 0) if torch's own
+    attention ran during any call of it or its code reaches it (SPEC §5)."""
+    student.call(name, *args)
+    if student.uses_forbidden_api(name):
+        raise CheckFailed(MISTAKES["forbidden-api"], ["forbidden-api"], zero_question=True)
 
 
 def expect_figure(value, what: str) -> Figure:

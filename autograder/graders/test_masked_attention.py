@@ -5,9 +5,8 @@ import pytest
 import torch
 
 from assignments import masked_attention as key_module
-from assignments.mistakes import MISTAKES
 from assignments.quiz import Text
-from autograder.graders.checks import as_tensor, expect_close, expect_letter, variant_outputs
+from autograder.graders.checks import as_tensor, expect_close, expect_letter, expect_own_attention, variant_outputs
 from autograder.graders.framework import CheckFailed, question
 from autograder.graders.gates import expect_attention, expect_some_valid
 from autograder.graders.masked_probes import (
@@ -168,9 +167,7 @@ def test_msa_no_future_leak(student, key):
 def test_msa_does_not_use_library_attention(student, key):
     """The answer computes attention itself (no F.scaled_dot_product_attention / nn.MultiheadAttention).
     中文: 答案自己计算注意力(不用 F.scaled_dot_product_attention / nn.MultiheadAttention)。"""
-    student.call(MSA, *qkv((), 4, 4, 2, torch.float32, 20))
-    if student.uses_forbidden_api(MSA):
-        raise CheckFailed(MISTAKES["forbidden-api"], ["forbidden-api"], zero_question=True)
+    expect_own_attention(student, MSA, *qkv((), 4, 4, 2, torch.float32, 20))
 
 
 # ---------------------------------------------------------------- padding_mask
@@ -268,9 +265,7 @@ def test_padding_rows_sum_to_one_where_a_key_is_allowed(student, key):
 def test_padding_does_not_use_library_attention(student, key):
     """The padding answer computes attention itself (no library attention).
     中文: padding 题的答案自己计算注意力(不调用库里的注意力)。"""
-    student.call(MSA, *qkv((2,), 4, 4, 2, torch.float32, 26), padding([[False, True, True, True]] * 2))
-    if student.uses_forbidden_api(MSA):
-        raise CheckFailed(MISTAKES["forbidden-api"], ["forbidden-api"], zero_question=True)
+    expect_own_attention(student, MSA, *qkv((2,), 4, 4, 2, torch.float32, 26), padding([[False, True, True, True]] * 2))
 
 
 # ---------------------------------------------------------------- quizzes

@@ -6,13 +6,14 @@ and fsynced before its row is committed, so a row always has its file and a cras
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+from autograder.files import write_atomically
 
 DB_NAME = "attn-grade.db"
 NOTEBOOKS = "submissions"
@@ -112,7 +113,7 @@ class Store:
             return existing, False
         submission_id = secrets.token_hex(8)
         path = self.notebook_path(student, submission_id)
-        _write_durably(path, data)
+        write_atomically(path, data)
         try:
             self.execute("INSERT INTO submissions (id, student, assignment, filename, sha256, lang, received_at, "
                          "late, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
@@ -218,22 +219,6 @@ class Store:
         for path in orphans:
             path.unlink(missing_ok=True)
         return orphans
-
-
-def _write_durably(path: Path, data: bytes) -> None:
-    """Write a file so that it survives a crash once this returns: data and directory entry fsynced."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 def _loads(text: str | None):
