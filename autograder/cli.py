@@ -6,7 +6,6 @@ import sys
 import click
 
 from autograder.client import default_lang
-from autograder.submission import SubmissionError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -50,7 +49,10 @@ def check_command(notebook, assignment, as_json, html_out, lang, server, token):
     from autograder.service.local import check_reusing_local_grader  # a warm grader of one's own, if running
     try:  # with --html the page also shows pictures of the student's own values
         result, figures = check_reusing_local_grader(notebook, assignment=assignment, lang=lang, figures=bool(html_out))
-    except SubmissionError as exc:
+    except Exception as exc:
+        from autograder.submission import SubmissionError  # not before: a re-check never reads the notebook here
+        if not isinstance(exc, SubmissionError):
+            raise
         click.echo(f"attn-grade: {exc}", err=True)
         sys.exit(2)
     if html_out:

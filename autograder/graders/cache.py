@@ -119,7 +119,8 @@ def _write(path: Path, values: dict[tuple, object]) -> None:
     """Store a probe set (in a folder only its owner can enter) and drop the function's stale ones; a cache that
     cannot be written only makes grading slower."""
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.parent.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, exist_ok=True)
         write_atomically(path, json.dumps([[wire.encode(list(args)), wire.encode(value)]
                                            for args, value in values.items()]))
         for stale in path.parent.glob(f"{path.name.rsplit('.', 2)[0]}.*.json"):

@@ -32,14 +32,18 @@ SWITCH = "ATTN_GRADE_LOCAL_GRADER"
 
 
 def runtime_dir() -> Path:
-    """This user's folder for the grader's socket and lock (created 0700; refused if anyone else may enter it)."""
+    """This user's folder for the grader's socket and lock: made 0700 (PermissionError if another user owns it)."""
     base = Path(os.environ["XDG_RUNTIME_DIR"]) / "attn-grade" if os.environ.get("XDG_RUNTIME_DIR") else cache_home()
     base.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = base.stat()
-    if info.st_uid != os.getuid() or info.st_mode & 0o077:
-        raise PermissionError(f"{base} is not this user's private folder (owner {info.st_uid}, mode "
-                              f"{info.st_mode & 0o777:o})")
+    if base.stat().st_uid != os.getuid():
+        raise PermissionError(f"{base} belongs to another user")
+    base.chmod(0o700)
     return base
+
+
+def enabled() -> bool:
+    """Whether checks may use (and start) a local grader: not with ATTN_GRADE_LOCAL_GRADER=off."""
+    return os.environ.get(SWITCH, "").lower() not in ("off", "0", "no")
 
 
 def engine_stamp() -> str:
@@ -58,20 +62,18 @@ def check_reusing_local_grader(notebook, *, assignment=None, lang="en", figures=
     Raises:
         SubmissionError: as `check` does.
     """
-    if os.environ.get(SWITCH, "").lower() not in ("off", "0", "no"):
+    if enabled():
         row = grade_on_local_grader(notebook, assignment, lang)
         if row is not None:
             from autograder.result import Result
             pictures = {q: base64.b64decode(p) for q, p in row.pop("figures", {}).items()}
             return Result.from_dict(row | {"notebook": str(notebook)}), pictures if figures else {}
     from autograder.check import check, check_with_figures
-    try:
-        if figures:
-            return check_with_figures(notebook, assignment=assignment, lang=lang)
-        return check(notebook, assignment=assignment, lang=lang), {}
-    finally:
-        if os.environ.get(SWITCH, "").lower() not in ("off", "0", "no"):
-            start_local_grader()
+    graded = check_with_figures(notebook, assignment=assignment, lang=lang) if figures else \
+        (check(notebook, assignment=assignment, lang=lang), {})
+    if enabled():
+        start_local_grader()  # for the next check
+    return graded
 
 
 def grade_on_local_grader(notebook, assignment: str | None, lang: str) -> dict | None:

@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import uvicorn
@@ -16,8 +17,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from assignments import ASSIGNMENT_IDS
 from autograder.batch import Task
 from autograder.batch.workers import executor_for, start_warm_workers
+from autograder.files import PROJECT
 from autograder.service.app import create_app
 from autograder.service.config import ServiceConfig
 from autograder.service.grading import PREWARMED_ASSIGNMENT
@@ -34,6 +37,7 @@ class LocalGrader:
         self.config, self.server, self.stamp = config, server, engine_stamp()
         self.run = executor_for(None, config.workers, warm=True)  # the warm pool the service's queue starts
         self.warming: list = []
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="attn-local-warm-up")
         self.last_used, self.busy = time.monotonic(), 0
 
     async def version(self, request: Request) -> JSONResponse:
@@ -41,7 +45,15 @@ class LocalGrader:
         self.last_used = time.monotonic()
         if not self.warming:
             self.warming = start_warm_workers(self.config.workers, self.config.limits, PREWARMED_ASSIGNMENT)
+            self.warming.append(self.pool.submit(self.warm_up))
         return JSONResponse({"stamp": self.stamp, "pid": os.getpid(), "warm": all(f.done() for f in self.warming)})
+
+    def warm_up(self) -> None:
+        """Grade each assignment's instructor notebook once and drop the verdicts, so that a learner's first check
+        of any assignment finds its graders loaded and run (done on the worker itself, after its zygote is warm)."""
+        notebooks = [PROJECT / "source" / a / f"{a}.ipynb" for a in ASSIGNMENT_IDS]
+        list(self.run([Task("warm-up", p, p.read_bytes()) for p in notebooks if p.is_file()],
+                      (None, "en", self.config.limits)))
 
     async def check(self, request: Request) -> JSONResponse:
         """POST /api/local/check {filename, notebook (base64), assignment, lang}: the graded row, as a batch has it."""
