@@ -15,6 +15,13 @@ class Text:
         """The sentence in `lang` ("zh" or "en")."""
         return self.zh if lang == "zh" else self.en
 
+    def format(self, **values) -> Text:
+        """This sentence with its `{placeholders}` filled in; a Text value fills each language with its own words."""
+        def fill(lang: str) -> str:
+            return self.in_lang(lang).format(**{name: value.in_lang(lang) if isinstance(value, Text) else value
+                                                for name, value in values.items()})
+        return Text(fill("zh"), fill("en"))
+
 
 @dataclass(frozen=True)
 class Quiz:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 
-from assignments.quiz import Text
 from autograder.result import ErrorRecord
 from autograder.sandbox.session import MODEL, TOKENIZER, Reply, Sandbox
 from autograder.submission import Submission
@@ -18,24 +17,15 @@ own eager attention among them) are never recorded."""
 
 
 class StudentFailure(Exception):
-    """The student's code did not give back a value: it raised, hung, crashed, or is not written yet."""
+    """The student's code did not give back a value: it raised, hung, crashed, or is not written yet (the graders
+    word it for the student: `graders/texts.py` CALL_FAILED)."""
 
     def __init__(self, name: str, reply: Reply):
         self.name, self.kind = name, reply.kind
+        self.detail = reply.message.strip()
+        """What the sandbox said (the error raised, why the interpreter stopped), for the student's message."""
         self.mistakes = ["not-implemented"] if reply.kind in ("not-implemented", "missing") else []
-        detail = reply.message.strip()
-        self.message = {
-            "not-implemented": Text(f"`{name}` 还没有实现(仍然 raise NotImplementedError)。",
-                                    f"`{name}` is not implemented yet (it still raises NotImplementedError)."),
-            "missing": Text(f"找不到 `{name}`:定义它的单元格没有运行成功,或名字被改了。",
-                            f"`{name}` is not defined: the cell defining it failed or the name was changed."),
-            "cell-failed": Text(f"定义 `{name}` 的单元格运行失败:{detail}",
-                                f"The cell defining `{name}` failed: {detail}"),
-            "timeout": Text(f"调用 `{name}` 超时(死循环或太慢?)。", f"Calling `{name}` timed out (an endless loop?)."),
-            "crash": Text(f"调用 `{name}` 时解释器崩溃或退出了:{detail}",
-                          f"The interpreter crashed or exited while calling `{name}`: {detail}"),
-        }.get(reply.kind, Text(f"调用 `{name}` 时出错:{detail}", f"Calling `{name}` raised an error: {detail}"))
-        super().__init__(self.message.en)
+        super().__init__(f"`{name}`: {reply.kind}: {self.detail}")
 
 
 class Student:

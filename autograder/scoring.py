@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from assignments.mistakes import explain
+from autograder.graders import texts
 from autograder.graders.framework import Outcome
 from autograder.result import CheckResult, QuestionResult
 
@@ -14,9 +15,9 @@ def score_question(question_id: str, points: float, outcomes: list[Outcome], lan
     that passed on the student's own helper values (error carried forward) go into the feedback.
     """
     if manual:
-        return QuestionResult(question_id, 0.0, points, "manual", feedback=_manual_note(lang))
+        return QuestionResult(question_id, 0.0, points, "manual", feedback=texts.GRADED_BY_HAND.in_lang(lang))
     if not outcomes:
-        return QuestionResult(question_id, 0.0, points, "error", feedback=_no_checks_note(lang))
+        return QuestionResult(question_id, 0.0, points, "error", feedback=texts.NO_CHECK_RAN.in_lang(lang))
     total = sum(o.weight for o in outcomes)
     passed = sum(o.weight for o in outcomes if o.passed)
     zeroed = any(o.zero_question for o in outcomes)
@@ -33,7 +34,7 @@ def score_question(question_id: str, points: float, outcomes: list[Outcome], lan
 
 def _feedback(mistakes: list[str], failures: list[Outcome], notes: list[str], lang: str) -> str:
     if not failures:
-        return "\n".join(["全部检查通过。" if lang == "zh" else "All checks passed.", *notes])
+        return "\n".join([texts.ALL_PASSED.in_lang(lang), *notes])
     lines = [explain(m, lang) for m in mistakes]
     if "not-implemented" in mistakes:
         return "\n".join(lines)
@@ -42,11 +43,3 @@ def _feedback(mistakes: list[str], failures: list[Outcome], notes: list[str], la
     if first and first not in lines:
         lines = [first, *lines] if gate else [*lines, first]
     return "\n".join(lines + [n for n in notes if n not in lines])
-
-
-def _manual_note(lang: str) -> str:
-    return "由老师人工评分。" if lang == "zh" else "Graded by hand by the instructor."
-
-
-def _no_checks_note(lang: str) -> str:
-    return "这道题的检查没有运行。" if lang == "zh" else "No check of this question could run."

@@ -6,6 +6,7 @@ import math
 import torch
 
 from assignments.quiz import Text
+from autograder.graders import texts
 from autograder.graders.bert_probes import TOKENS
 from autograder.graders.carried import own_helpers_called
 from autograder.graders.checks import as_tensor, expect_equal, variant_outputs
@@ -41,8 +42,7 @@ def classify_all(student, key, cases: list[tuple]) -> None:
     for head, tokens, what in cases:
         got = student.call("classify_head", head, tokens)
         if not isinstance(got, str):
-            raise CheckFailed(Text("`classify_head` 应返回字符串。", "`classify_head` should return a str."),
-                              ["wrong-type"])
+            raise CheckFailed(texts.LABEL_NOT_A_STR, ["wrong-type"])
         want = key.classify_head(head, tokens)
         if got == want:
             continue
@@ -53,12 +53,8 @@ def classify_all(student, key, cases: list[tuple]) -> None:
         expect_equal(got, want, f"`classify_head` ({what})",
                      variants=variant_outputs(key.VARIANTS["classify_head"], head, tokens))
     if carried:
-        names = "、".join(f"`{n}`" for n in sorted(carried)), ", ".join(f"`{n}`" for n in sorted(carried))
-        raise CarriedForward(Text(
-            f"`classify_head` 在你自己的 {names[0]} 的结果上正确地应用了规则,所以这里不扣分(错误只在 {names[0]} "
-            "那道题扣分)。改正它之后,这里的标签也会随之改变。",
-            f"`classify_head` applies the rule correctly to the values of your own {names[1]}, so it loses nothing "
-            f"here (error carried forward: only the {names[1]} question counts it). Fix it and these labels follow."))
+        names = [f"`{n}`" for n in sorted(carried)]
+        raise CarriedForward(texts.LABELS_CARRIED.format(helpers=Text("、".join(names), ", ".join(names))))
 
 
 def own_labels(student, key, head: torch.Tensor, tokens: list[str]) -> tuple[set[str], set[str]]:
@@ -110,9 +106,6 @@ def gate_classify(student) -> None:
     labels = [student.call("classify_head", hand_made_head(kind), TOKENS) for kind in KINDS]
     odd = next((label for label in labels if label not in KINDS), None)
     if odd is not None:
-        raise CheckFailed(Text(f"`classify_head` 应返回八个标签之一,得到 {odd!r}。",
-                               f"`classify_head` should return one of the eight labels; got {odd!r}."))
+        raise CheckFailed(texts.NOT_A_LABEL.format(got=odd))
     if len(set(labels)) == 1:
-        raise CheckFailed(Text(f"`classify_head` 对八种完全不同的头都返回 {labels[0]!r}:它没有按规则区分头。",
-                               f"`classify_head` returns {labels[0]!r} for eight very different heads: it does "
-                               "not tell heads apart by the rule."))
+        raise CheckFailed(texts.SAME_LABEL_FOR_EVERY_HEAD.format(got=labels[0]))

@@ -8,12 +8,11 @@ import weakref
 import torch
 
 from assignments import bert_heads as key_module
-from assignments.quiz import Text
 from autograder.graders.cache import files_fingerprint, reference
 from autograder.graders.checks import as_tensor, expect_close, expect_equal, expect_figure, expect_pair, variant_outputs
 from autograder.graders.framework import CheckFailed
 from autograder.graders.gates import expect_measure, expect_some_valid
-from autograder.graders import tolerances
+from autograder.graders import texts, tolerances
 from autograder.probes import MODEL, TOKENIZER, StudentFailure
 
 TOKENS = ["[CLS]", "the", "cat", ",", "the", "dog", ".", "[SEP]"]   # duplicates, punctuation and special tokens
@@ -79,22 +78,17 @@ def check_get_attentions(student, text: str, what: str):
     tokens, attn = expect_pair(student.call("get_attentions", MODEL, TOKENIZER, text), "`get_attentions`",
                                names="tokens, attn")
     if not isinstance(tokens, (list, tuple)) or not all(isinstance(t, str) for t in tokens):
-        raise CheckFailed(Text("tokens 应是字符串列表。", "tokens should be a list of strings."), ["wrong-type"])
+        raise CheckFailed(texts.TOKENS_NOT_STRINGS, ["wrong-type"])
     attn = as_tensor(attn, f"attn ({what})")
     want_tokens, want_attn = real_attention(text)
     dropped = attention_without_special_tokens(text)
     if list(tokens) == dropped[0] or tuple(attn.shape) == tuple(dropped[1].shape):
-        raise CheckFailed(Text(f"tokens 或 attn 缺少 [CLS]/[SEP]({what})。", f"tokens or attn lack [CLS]/[SEP] ({what})."),
-                          ["special-tokens-dropped"])
+        raise CheckFailed(texts.SPECIAL_TOKENS_DROPPED.format(what=what), ["special-tokens-dropped"])
     if list(tokens) != want_tokens:
-        raise CheckFailed(Text(f"tokens 不是 tokenizer 对这句话给出的 WordPiece 词({what});"
-                               "用 convert_ids_to_tokens 转换 input_ids。",
-                               f"tokens are not the tokenizer's WordPiece tokens of the sentence ({what}); convert "
-                               "the input_ids with convert_ids_to_tokens."))
+        raise CheckFailed(texts.NOT_WORDPIECE_TOKENS.format(what=what))
     expect_close(attn, want_attn, f"attn ({what})", **tolerances.FLOAT32)
     if attn.dtype != torch.float32:
-        raise CheckFailed(Text(f"attn 应为 float32,得到 {attn.dtype}。", f"attn should be float32; got {attn.dtype}."),
-                          ["wrong-type"])
+        raise CheckFailed(texts.ATTN_NOT_FLOAT32.format(dtype=attn.dtype), ["wrong-type"])
 
 
 # ---------------------------------------------------------------- measures
@@ -126,9 +120,7 @@ def gate_measure(student, name: str) -> None:
     def judge(args, value):
         got = expect_measure(value, tuple(args[0].shape[:-2]), what)
         if got.numel() > 1 and float(got.max() - got.min()) < tolerances.SAME:
-            raise CheckFailed(Text(f"{what} 对随机注意力的每个头都返回同一个数:它没有度量各个头。",
-                                   f"{what} returns the same number for every head of random attention: it does not "
-                                   "measure the heads."))
+            raise CheckFailed(texts.SAME_FOR_EVERY_HEAD.format(what=what))
         return [got]
     expect_some_valid(student, name, [tuple((stochastic(shape, seed), *extra) for seed in seeds)
                                       for shape, seeds in (((4, 8, 8), (51, 52)), ((8, 8), (53, 54)))], judge)
@@ -141,8 +133,7 @@ def gate_find(student) -> None:
     def judge(args, value):
         found = as_layer_head(value, "`find_head`")
         if not (0 <= found[0] < args[0].shape[0] and 0 <= found[1] < args[0].shape[1]):
-            raise CheckFailed(Text("`find_head` 返回的 (layer, head) 超出了 attn 的范围。",
-                                   "`find_head` returns a (layer, head) outside attn's range."))
+            raise CheckFailed(texts.HEAD_OUT_OF_RANGE)
         return [torch.tensor(found)]
     pair = []
     for seed, (layer, head) in ((55, (1, 4)), (56, (3, 0))):
@@ -160,8 +151,7 @@ def as_layer_head(value, what: str) -> tuple:
                  for v in items]
         if all(isinstance(v, int) and not isinstance(v, bool) for v in items):
             return tuple(items)
-    raise CheckFailed(Text(f"{what} 应返回两个整数 (layer, head)。", f"{what} should return two integers (layer, head)."),
-                      ["wrong-type"])
+    raise CheckFailed(texts.NOT_LAYER_AND_HEAD.format(what=what), ["wrong-type"])
 
 
 def check_find(student, key, attn, tokens, source: str, target: str, what: str):
@@ -179,12 +169,10 @@ def expect_value_error(student, args: tuple, what: str):
     except StudentFailure as exc:
         if exc.kind in ("not-implemented", "missing", "timeout", "crash"):
             raise
-        if "ValueError" in str(exc):
+        if "ValueError" in exc.detail:
             return
-        raise CheckFailed(Text(f"{what}:应抛出 ValueError,但抛出了别的错误。",
-                               f"{what}: a ValueError is expected, but another error was raised."))
-    raise CheckFailed(Text(f"{what}:应抛出清楚的 ValueError,但函数返回了一个值。",
-                           f"{what}: a clear ValueError is expected, but the function returned a value."))
+        raise CheckFailed(texts.NOT_A_VALUE_ERROR.format(what=what))
+    raise CheckFailed(texts.NO_ERROR_RAISED.format(what=what))
 
 
 # ---------------------------------------------------------------- plot_attention
@@ -211,8 +199,7 @@ def synthetic_plot(student):
 def check_image(heatmaps: list, head: torch.Tensor, what: str):
     """Compare the first heatmap's image with `head` (queries as rows)."""
     if not heatmaps:
-        raise CheckFailed(Text(f"图中找不到热图(用 imshow 画出这个头)({what})。",
-                               f"The figure has no heatmap (draw the head with imshow) ({what})."))
+        raise CheckFailed(texts.NO_HEATMAP.format(what=what))
     image = heatmaps[0]["images"][0].to(torch.float64)
     L = head.shape[-1]
     if image.numel() == L * L:
@@ -232,8 +219,7 @@ def keep_heatmap(evidence, fig, heatmaps: list) -> None:
 def check_tick_labels(heatmaps: list) -> None:
     """The first heatmap has the PLOT_TOKENS as tick labels on both axes."""
     if not heatmaps or heatmaps[0]["xticklabels"] != PLOT_TOKENS or heatmaps[0]["yticklabels"] != PLOT_TOKENS:
-        raise CheckFailed(Text("两个坐标轴的刻度标签都应是 tokens(每个 token 一个刻度)。",
-                               "Both axes should have the tokens as tick labels (one tick per token)."))
+        raise CheckFailed(texts.TICKS_ARE_NOT_TOKENS)
 
 
 def check_title(fig) -> None:
@@ -241,10 +227,10 @@ def check_title(fig) -> None:
     title = " ".join([fig.suptitle] + [ax["title"] for ax in fig.axes])
     numbers = {int(n) for n in re.findall(r"\d+", title)}
     if not ({PLOT_LAYER, PLOT_HEAD} <= numbers or {PLOT_LAYER + 1, PLOT_HEAD + 1} <= numbers):
-        raise CheckFailed(Text("标题应写明层号和头号。", "The title should name the layer and the head."))
+        raise CheckFailed(texts.TITLE_LACKS_LAYER_AND_HEAD)
 
 
 def check_colorbar(fig) -> None:
     """The figure has a colour bar."""
     if not any(ax["is_colorbar"] for ax in fig.axes):
-        raise CheckFailed(Text("图中应有颜色条(fig.colorbar)。", "The figure should have a colour bar (fig.colorbar)."))
+        raise CheckFailed(texts.NO_COLORBAR)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 import torch
 
 from assignments.mistakes import MISTAKES
-from assignments.quiz import Text
+from autograder.graders import texts
 from autograder.graders.diagnosis import diagnose
 from autograder.graders.framework import CheckFailed
 from autograder.sandbox.inside.wire import Figure, Opaque
@@ -27,31 +27,27 @@ def as_tensor(value, what: str, *, dtype: torch.dtype | None = None) -> torch.Te
             return torch.tensor(_plain_numbers(value), dtype=dtype or torch.float64)
         except (TypeError, ValueError):
             pass
-    raise CheckFailed(Text(f"{what} 应该是数字组成的张量、数组或列表,得到的是 {_type_name(value)}。",
-                           f"{what} should be a tensor, array or list of numbers; got {_type_name(value)}."),
-                      ["wrong-type"])
+    raise CheckFailed(texts.NOT_NUMBERS.format(what=what, got=_type_name(value)), ["wrong-type"])
 
 
 def expect_pair(value, what: str, names: str = "output, weights") -> tuple:
     """A function that must return two values, e.g. `(output, weights)`: check it is a pair and return it."""
     if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise CheckFailed(Text(f"{what} 应返回 ({names}) 两个值,得到的是 {_type_name(value)}。",
-                               f"{what} should return two values ({names}); got {_type_name(value)}."),
-                          ["wrong-type"])
+        raise CheckFailed(texts.NOT_A_PAIR.format(what=what, names=names, got=_type_name(value)), ["wrong-type"])
     return tuple(value)
 
 
 def expect_shape(tensor: torch.Tensor, shape: tuple, what: str) -> None:
     """CheckFailed `wrong-shape` unless the shapes match (shapes are part of the task statement, so they may be shown)."""
     if tuple(tensor.shape) != tuple(shape):
-        raise CheckFailed(Text(f"{what} 的形状应为 {list(shape)},得到 {list(tensor.shape)}。",
-                               f"{what} should have shape {list(shape)}; got {list(tensor.shape)}."), ["wrong-shape"])
+        raise CheckFailed(texts.WRONG_SHAPE.format(what=what, shape=list(shape), got=list(tensor.shape)),
+                          ["wrong-shape"])
 
 
 def expect_finite(tensor: torch.Tensor, what: str, mistakes=()) -> None:
     """CheckFailed unless every entry is finite (no NaN, no inf)."""
     if tensor.is_floating_point() and not torch.isfinite(tensor).all():
-        raise CheckFailed(Text(f"{what} 中有 NaN 或 inf。", f"{what} contains NaN or inf."), list(mistakes))
+        raise CheckFailed(texts.NOT_FINITE.format(what=what), list(mistakes))
 
 
 def expect_close(got, want: torch.Tensor, what: str, *, atol: float = 1e-5, rtol: float = 1e-4,
@@ -78,11 +74,9 @@ def expect_close(got, want: torch.Tensor, what: str, *, atol: float = 1e-5, rtol
     bad = (~torch.isclose(got64, want64, atol=atol, rtol=rtol)).nonzero()
     nan = " (NaN)" if torch.isnan(got64).any() else ""
     if got64.dim() == 0:
-        raise CheckFailed(Text(f"{what} 与参考实现不一致{nan}。", f"{what} differs from the reference{nan}."), mistakes)
+        raise CheckFailed(texts.DIFFERS.format(what=what, nan=nan), mistakes)
     where = bad[0].tolist() if len(bad) else []
-    raise CheckFailed(Text(f"{what} 与参考实现不一致{nan}:{len(bad)} 个元素不同,第一个在下标 {where}。",
-                           f"{what} differs from the reference{nan}: {len(bad)} entries differ, the first at index "
-                           f"{where}."), mistakes)
+    raise CheckFailed(texts.DIFFERS_AT.format(what=what, nan=nan, count=len(bad), where=where), mistakes)
 
 
 def expect_equal(got, want, what: str, *, variants: Mapping[str, object] | None = None) -> None:
@@ -90,16 +84,14 @@ def expect_equal(got, want, what: str, *, variants: Mapping[str, object] | None 
     if got == want and type(got) is type(want) or _same_sequence(got, want):
         return
     mistakes = [m for m, v in (variants or {}).items() if got == v or _same_sequence(got, v)]
-    raise CheckFailed(Text(f"{what} 不对。", f"{what} is not right."), mistakes)
+    raise CheckFailed(texts.NOT_RIGHT.format(what=what), mistakes)
 
 
 def expect_letter(got, quiz) -> None:
     """A quiz answer: one letter among the options; wrong letters get that option's feedback."""
     letter = got.strip().upper() if isinstance(got, str) else got
     if letter not in quiz.options:
-        raise CheckFailed(Text(f"请填写一个选项字母({'/'.join(quiz.options)}),得到 {got!r}。",
-                               f"Answer with one option letter ({'/'.join(quiz.options)}); got {got!r}."),
-                          ["wrong-type"])
+        raise CheckFailed(texts.NOT_A_LETTER.format(letters="/".join(quiz.options), got=got), ["wrong-type"])
     if letter != quiz.answer:
         raise CheckFailed(quiz.feedback[letter])
 
@@ -126,8 +118,7 @@ def expect_own_attention(student, name: str, *args) -> None:
 def expect_figure(value, what: str) -> Figure:
     """The student's value must be a matplotlib Figure."""
     if not isinstance(value, Figure):
-        raise CheckFailed(Text(f"{what} 应返回 matplotlib Figure,得到 {_type_name(value)}。",
-                               f"{what} should return a matplotlib Figure; got {_type_name(value)}."), ["wrong-type"])
+        raise CheckFailed(texts.NOT_A_FIGURE.format(what=what, got=_type_name(value)), ["wrong-type"])
     return value
 
 

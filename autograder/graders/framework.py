@@ -12,15 +12,11 @@ from assignments.quiz import Text
 from assignments import key_module
 from autograder.graders.cache import load_references
 from autograder.graders.evidence import Evidence
+from autograder.graders import texts
 from autograder.probes import Student, StudentFailure
 
 HERE = Path(__file__).resolve().parent
 LOG = logging.getLogger(__name__)
-GRADER_ERROR = Text("这项检查没能完成:评分程序在检查你的结果时自己出错了。这不一定是你的错;请告诉老师。",
-                    "This check could not finish: the grader itself failed while checking your result. It is not "
-                    "necessarily your mistake; please tell your instructor.")
-UNTIL_VALID = Text("在答案成为有效结果之前,这道题得 0 分。", "Until it is a valid result, this question scores 0.")
-"""Added to the message of a failed validity gate."""
 ZH_NAME = "中文:"
 """A grader test's docstring names its check in English on the first line and in Chinese on a `中文:` line."""
 
@@ -108,7 +104,7 @@ class GraderPlugin:
         outcome = _outcome(qid, check_name(item.function, item.name), weight, call.excinfo)
         if marker.kwargs.get("gate") and not outcome.passed and not outcome.grader_error:
             outcome.zero_question = True
-            outcome.message = Text(outcome.message.zh + UNTIL_VALID.zh, f"{outcome.message.en} {UNTIL_VALID.en}")
+            outcome.message = texts.UNTIL_VALID.format(message=outcome.message)
         self.outcomes.append(outcome)
 
 
@@ -131,10 +127,11 @@ def _outcome(qid: str, name: Text, weight: float, excinfo) -> Outcome:
     if isinstance(exc, CheckFailed):
         return Outcome(qid, name, weight, False, exc.text, exc.mistakes, zero_question=exc.zero_question)
     if isinstance(exc, StudentFailure):
-        return Outcome(qid, name, weight, False, exc.message, exc.mistakes,
+        message = texts.CALL_FAILED.get(exc.kind, texts.CALL_RAISED).format(name=exc.name, detail=exc.detail)
+        return Outcome(qid, name, weight, False, message, exc.mistakes,
                        errored=exc.kind not in ("not-implemented", "missing"))
     LOG.warning("grader error in %s / %s", qid, name.en, exc_info=exc)  # the traceback is for the instructor only
-    return Outcome(qid, name, weight, False, GRADER_ERROR, errored=True, grader_error=type(exc).__name__)
+    return Outcome(qid, name, weight, False, texts.GRADER_ERROR, errored=True, grader_error=type(exc).__name__)
 
 
 def prepare_graders(assignment: str) -> None:

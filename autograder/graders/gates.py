@@ -11,10 +11,9 @@ from collections.abc import Callable
 
 import torch
 
-from assignments.quiz import Text
-from autograder.graders.checks import as_tensor, expect_pair, expect_shape
+from autograder.graders.checks import as_tensor, expect_finite, expect_pair, expect_shape
 from autograder.graders.framework import CheckFailed
-from autograder.graders import tolerances
+from autograder.graders import texts, tolerances
 from autograder.probes import StudentFailure
 
 
@@ -54,34 +53,24 @@ def expect_attention(answer, Q: torch.Tensor, V: torch.Tensor, allowed: torch.Te
     live = allowed.expand(*lead, Lq, Lk).any(dim=-1)                     # (..., Lq) queries with an allowed key
     rows, outputs = weights.to(torch.float64)[live], out.to(torch.float64)[live]
     if not (torch.isfinite(rows).all() and torch.isfinite(outputs).all()):
-        raise CheckFailed(Text(f"{what} 在有可看的键的查询上返回了 NaN 或 inf。",
-                               f"{what} returns NaN or inf for queries that have an allowed key."))
+        raise CheckFailed(texts.NAN_WHERE_A_KEY_IS_ALLOWED.format(what=what))
     if bool((rows < 0).any()):
-        raise CheckFailed(Text(f"{what} 的 weights 有负数;注意力权重来自 softmax,在 0 和 1 之间。",
-                               f"{what} returns negative weights; attention weights come out of a softmax and lie "
-                               "between 0 and 1."))
+        raise CheckFailed(texts.NEGATIVE_WEIGHTS.format(what=what))
     off = ((rows.sum(-1) - 1).abs() > tolerances.GATE_ROW_SUM).sum().item()
     if off:
-        raise CheckFailed(Text(f"{what} 的 weights 中,有可看的键的查询行之和应为 1(对键的概率分布),有 {off} 行不是。"
-                               "检查 softmax(dim=-1)以及 softmax 之后对权重做了什么。",
-                               f"In the weights of {what}, each row of a query that has an allowed key should sum to 1 "
-                               f"(a probability distribution over the keys); {off} rows do not. Look at the softmax "
-                               "(dim=-1) and at what happens to the weights after it."))
+        raise CheckFailed(texts.ROWS_NOT_DISTRIBUTIONS.format(what=what, count=off))
     return out.to(torch.float64), weights.to(torch.float64)
 
 
 def expect_varies(first: torch.Tensor, second: torch.Tensor, what: str):
     """Answers on two different inputs must differ: a constant is not a result computed from the inputs."""
     if first.shape == second.shape and torch.allclose(first.to(torch.float64), second.to(torch.float64), atol=tolerances.SAME):
-        raise CheckFailed(Text(f"{what} 对两组不同的输入返回了相同的结果:它不是由输入算出来的。",
-                               f"{what} returns the same result for two different inputs: it is not computed from "
-                               "them."))
+        raise CheckFailed(texts.SAME_FOR_DIFFERENT_INPUTS.format(what=what))
 
 
 def expect_measure(value, shape: tuple, what: str) -> torch.Tensor:
     """One value per head: a tensor (or accepted array type) of the heads' shape, finite; as float64."""
     got = as_tensor(value, what)
     expect_shape(got, shape, what)
-    if got.is_floating_point() and not torch.isfinite(got).all():
-        raise CheckFailed(Text(f"{what} 中有 NaN 或 inf。", f"{what} contains NaN or inf."))
+    expect_finite(got, what)
     return got.to(torch.float64)

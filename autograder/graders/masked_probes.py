@@ -9,18 +9,13 @@ from autograder.graders.carried import own_helpers_called
 from autograder.graders.checks import as_tensor, expect_close, expect_pair, variant_outputs
 from autograder.graders.diagnosis import diagnose
 from autograder.graders.framework import CarriedForward, CheckFailed
-from autograder.graders import tolerances
+from autograder.graders import texts, tolerances
 from autograder.probes import StudentFailure
 
 MSA = "masked_self_attention"
 LEFT_PADDED = [[False, False, True, True, True, True],   # query 0 sees only key 0, which is padding: no allowed key
                [True, True, True, True, True, True],
                [False, True, True, True, True, True]]
-CAUSAL_CARRIED = Text(
-    "你的 masked_self_attention 调用了你自己的 causal_mask;在你的 mask 下它算得正确,所以这里不扣分(错误只在 causal_mask 一题扣分)。"
-    "改正 causal_mask 后,这里的结果也会随之改变。",
-    "Your masked_self_attention uses your own causal_mask and is right given that mask, so it loses nothing here "
-    "(error carried forward: only the causal_mask question counts it). Fix causal_mask and these results follow.")
 
 
 def qkv(lead: tuple, L: int, d_k: int, d_v: int, dtype: torch.dtype, seed: int, scale: float = 1.0):
@@ -81,7 +76,7 @@ def carried_forward(student, key, args: tuple, out, weights) -> None:
     scores = key.attention_scores(Q, K)
     for w in (key.masked_softmax(scores, mask), torch.softmax(scores.masked_fill(~mask, -1e9), dim=-1)):
         if _same(weights, w) and _same(out, w @ V):
-            raise CarriedForward(CAUSAL_CARRIED)
+            raise CarriedForward(texts.CAUSAL_MASK_CARRIED)
 
 
 def _same(got, want: torch.Tensor) -> bool:
@@ -111,12 +106,11 @@ def check_attention(student, key, evidence, Q, K, V, pad=None, *, question_id: s
         raise
     for value, name in ((out, "output"), (weights, "weights")):
         if isinstance(value, torch.Tensor) and value.dtype != Q.dtype:
-            raise CheckFailed(Text(f"{name} 的 dtype 应与输入相同({what})。",
-                                   f"{name} should keep the input's dtype ({what})."), ["wrong-type"])
+            raise CheckFailed(texts.DTYPE_CHANGED.format(name=name, what=what), ["wrong-type"])
     return o, w
 
 
-def property_failed(student, key, out, weights, args: tuple, question_id: str, zh: str, en: str) -> CheckFailed:
+def property_failed(student, key, out, weights, args: tuple, question_id: str, message: Text) -> CheckFailed:
     """A failed property check, diagnosed from the student's weights on the same input (unless carried forward)."""
     carried_forward(student, key, args, out, weights)
     want = key.masked_self_attention(*args)[1].to(torch.float64)
@@ -126,4 +120,4 @@ def property_failed(student, key, out, weights, args: tuple, question_id: str, z
         variants = variant_outputs(variants_for(question_id), *args, pick=lambda r: r[1])
         pad = args[3] if len(args) > 3 else None
         mistakes = diagnose(got, want, variants, **tolerances.DIAGNOSIS, context=weights_context(key, *args[:2], pad))
-    return CheckFailed(Text(zh, en), mistakes)
+    return CheckFailed(message, mistakes)

@@ -5,11 +5,10 @@ import pytest
 import torch
 
 from assignments import attention_by_hand as key_module
-from assignments.quiz import Text
 from autograder.graders.checks import expect_close, expect_letter, expect_own_attention, expect_pair, variant_outputs
 from autograder.graders.framework import CheckFailed, question
 from autograder.graders.gates import expect_attention, expect_some_valid
-from autograder.graders import tolerances
+from autograder.graders import texts, tolerances
 
 SDPA = "scaled_dot_product_attention"
 
@@ -78,8 +77,7 @@ def _check_sdpa(student, key, Q, K, V, mask=None, *, what: str, evidence=None):
                  variants=variant_outputs(variants, *args, pick=lambda r: r[1]))
     expect_close(out, want_out, f"output ({what})", **tol, variants=variant_outputs(variants, *args, pick=lambda r: r[0]))
     if isinstance(out, torch.Tensor) and out.dtype != Q.dtype:
-        raise CheckFailed(Text(f"输出的 dtype 应与输入相同({what})。", f"The output should keep the input's dtype ({what})."),
-                          ["wrong-type"])
+        raise CheckFailed(texts.OUTPUT_DTYPE_CHANGED.format(what=what), ["wrong-type"])
 
 
 @question("sdpa", gate=True)

@@ -5,13 +5,12 @@ import pytest
 import torch
 
 from assignments import masked_attention as key_module
-from assignments.quiz import Text
 from autograder.graders.checks import as_tensor, expect_close, expect_letter, expect_own_attention, variant_outputs
 from autograder.graders.framework import CheckFailed, question
 from autograder.graders.gates import expect_attention, expect_some_valid
 from autograder.graders.masked_probes import (
     LEFT_PADDED, MSA, allowed, call_attention, carried_forward, check_attention, padding, property_failed, qkv)
-from autograder.graders import tolerances
+from autograder.graders import texts, tolerances
 
 # ---------------------------------------------------------------- causal_mask
 
@@ -52,9 +51,7 @@ def test_causal_mask_is_boolean(student, key):
     中文: causal_mask 返回 torch.bool 张量。"""
     got = as_tensor(student.call("causal_mask", 5), "`causal_mask`")
     if got.dtype != torch.bool:
-        raise CheckFailed(Text(f"`causal_mask` 应返回布尔张量(torch.bool),得到 {got.dtype}。",
-                               f"`causal_mask` should return a boolean tensor (torch.bool); got {got.dtype}."),
-                          ["wrong-type"])
+        raise CheckFailed(texts.MASK_NOT_BOOL.format(dtype=got.dtype), ["wrong-type"])
 
 
 # ---------------------------------------------------------------- masked_self_attention (causal)
@@ -120,13 +117,10 @@ def test_msa_upper_triangle_exactly_zero(student, key):
     out, weights = call_attention(student, (Q, K, V), "upper triangle")
     L = Q.shape[-2]
     if weights.shape[-2:] != (L, L):
-        raise CheckFailed(Text(f"weights 的最后两维应为 [{L}, {L}]。", f"weights should end with [{L}, {L}]."),
-                          ["wrong-shape"])
+        raise CheckFailed(texts.WEIGHTS_NOT_L_BY_L.format(L=L), ["wrong-shape"])
     future = torch.triu(torch.ones(L, L, dtype=torch.bool), diagonal=1)
     if not bool((weights[..., future] == 0).all()):
-        raise property_failed(student, key, out, weights, (Q, K, V), MSA,
-                               "weights 的上三角(未来的键)不全为 0:查询看到了未来。",
-                               "The upper triangle of the weights (future keys) is not all 0: queries see the future.")
+        raise property_failed(student, key, out, weights, (Q, K, V), MSA, texts.FUTURE_KEYS_WEIGHTED)
 
 
 @question(MSA)
@@ -137,8 +131,7 @@ def test_msa_rows_sum_to_one(student, key):
     out, weights = call_attention(student, (Q, K, V), "row sums")
     rows = weights.to(torch.float64).sum(-1)
     if not torch.allclose(rows, torch.ones_like(rows), atol=tolerances.ROW_SUM):
-        raise property_failed(student, key, out, weights, (Q, K, V), MSA, "weights 的某些行之和不为 1。",
-                               "Some rows of the weights do not sum to 1.")
+        raise property_failed(student, key, out, weights, (Q, K, V), MSA, texts.ROWS_DO_NOT_SUM_TO_ONE)
 
 
 @question(MSA)
@@ -154,13 +147,10 @@ def test_msa_no_future_leak(student, key):
     out, weights = call_attention(student, (Q, K, V), "future leak")
     out2, _ = call_attention(student, (Q2, K2, V2), "future leak")
     if out.shape != out2.shape or out.shape[-2:] != (Q.shape[-2], V.shape[-1]):
-        raise CheckFailed(Text("output 的形状不对。", "The output has the wrong shape."), ["wrong-shape"])
+        raise CheckFailed(texts.OUTPUT_WRONG_SHAPE, ["wrong-shape"])
     past1, past2 = out[..., :t + 1, :].to(torch.float64), out2[..., :t + 1, :].to(torch.float64)
     if not torch.allclose(past1, past2, atol=tolerances.SAME, rtol=0):
-        raise property_failed(student, key, out, weights, (Q, K, V), MSA,
-                               f"只改变位置 {t} 之后的词,位置 0–{t} 的输出却变了:信息从未来泄漏了。",
-                               f"Changing only the tokens after position {t} changed the outputs at positions "
-                               f"0–{t}: information leaks from the future.")
+        raise property_failed(student, key, out, weights, (Q, K, V), MSA, texts.FUTURE_LEAKS.format(t=t))
 
 
 @question(MSA, weight=0.5)
@@ -207,25 +197,16 @@ def test_padding_empty_rows_are_zero_not_nan(student, key):
     out, weights = call_attention(student, (Q, K, V, pad), "no allowed key")
     empty = ~key.allowed_keys(6, pad).any(dim=-1)                      # (B, L): queries with no allowed key
     if weights.shape[:-1] != empty.shape or out.shape[:-1] != empty.shape:
-        raise CheckFailed(Text("output 或 weights 的形状不对。", "output or weights has the wrong shape."),
-                          ["wrong-shape"])
+        raise CheckFailed(texts.OUTPUT_OR_WEIGHTS_WRONG_SHAPE, ["wrong-shape"])
     rows, outputs = weights[empty], out[empty]
     if not (torch.isfinite(rows).all() and torch.isfinite(outputs).all()):
-        raise CheckFailed(Text("没有任何可看的键的查询,其权重或输出中出现了 NaN/inf。",
-                               "A query with no allowed key gets NaN/inf in its weights or output."),
-                          ["nan-on-fully-masked-row"])
+        raise CheckFailed(texts.EMPTY_ROW_NOT_FINITE, ["nan-on-fully-masked-row"])
     uniform = ((rows.amax(-1) - rows.amin(-1)) < tolerances.SAME) & (rows.sum(-1) > 0)
     if rows.shape[-1] > 1 and bool(uniform.any()):
         carried_forward(student, key, (Q, K, V, pad), out, weights)
-        raise CheckFailed(Text("没有任何可看的键的查询得到了平均分给所有键的均匀权重(整行都填成了同一个很小的数,如 -1e9 或 "
-                               "finfo.min),而不是全 0。softmax 之后把被屏蔽的位置再置 0。",
-                               "A query with no allowed key gets the same weight on every key (its whole row was "
-                               "filled with one very negative number, such as -1e9 or finfo.min) instead of all zeros. "
-                               "Zero the blocked positions again after the softmax."), ["nan-on-fully-masked-row"])
+        raise CheckFailed(texts.EMPTY_ROW_UNIFORM, ["nan-on-fully-masked-row"])
     if not (bool((rows == 0).all()) and bool((outputs == 0).all())):
-        raise property_failed(student, key, out, weights, (Q, K, V, pad), "padding_mask",
-                               "没有任何可看的键的查询,其权重和输出应全为 0。",
-                               "A query with no allowed key should get all-zero weights and a zero output.")
+        raise property_failed(student, key, out, weights, (Q, K, V, pad), "padding_mask", texts.EMPTY_ROW_NOT_ZERO)
 
 
 @question("padding_mask")
@@ -236,13 +217,11 @@ def test_padding_keys_get_no_weight(student, key):
     pad = padding(LEFT_PADDED)
     out, weights = call_attention(student, (Q, K, V, pad), "padding keys")
     if weights.shape != (3, 6, 6):
-        raise CheckFailed(Text("weights 的形状应为 [3, 6, 6]。", "weights should have shape [3, 6, 6]."),
-                          ["wrong-shape"])
+        raise CheckFailed(texts.PADDED_WEIGHTS_WRONG_SHAPE, ["wrong-shape"])
     live = key.allowed_keys(6, pad).any(dim=-1, keepdim=True)          # rows with no allowed key: tested apart
     on_padding = torch.nan_to_num(weights, nan=1.0)[(~pad[:, None, :] & live).expand(3, 6, 6)]
     if not bool((on_padding == 0).all()):
-        raise property_failed(student, key, out, weights, (Q, K, V, pad), "padding_mask", "padding 位置作为键分到了注意力。",
-                               "Padding keys receive attention.")
+        raise property_failed(student, key, out, weights, (Q, K, V, pad), "padding_mask", texts.PADDING_KEYS_WEIGHTED)
 
 
 @question("padding_mask", weight=0.5)
@@ -254,11 +233,11 @@ def test_padding_rows_sum_to_one_where_a_key_is_allowed(student, key):
     out, weights = call_attention(student, (Q, K, V, pad), "row sums")
     live = key.allowed_keys(6, pad).any(dim=-1)                         # (B, L)
     if weights.shape[:-1] != live.shape:
-        raise CheckFailed(Text("weights 的形状不对。", "weights has the wrong shape."), ["wrong-shape"])
+        raise CheckFailed(texts.WEIGHTS_WRONG_SHAPE, ["wrong-shape"])
     rows = weights.to(torch.float64).sum(-1)[live]
     if not torch.allclose(rows, torch.ones_like(rows), atol=tolerances.ROW_SUM):
         raise property_failed(student, key, out, weights, (Q, K, V, pad), "padding_mask",
-                               "有可看的键的行,权重之和应为 1。", "Rows with an allowed key should sum to 1.")
+                              texts.ALLOWED_ROWS_DO_NOT_SUM_TO_ONE)
 
 
 @question("padding_mask", weight=0.5)
