@@ -47,11 +47,13 @@ def check(notebook: str | Path, *, assignment: str | None = None, lang: str = "e
     Raises:
         SubmissionError: the notebook is missing, unreadable or invalid, or the assignment is unknown.
     """
-    return _check(notebook, assignment, lang, limits, isolation, warm, evidence)[0]
+    return _check(notebook, assignment, (lang,), limits, isolation, warm, evidence)[0][lang]
 
 
-def _check(notebook, assignment, lang, limits, isolation, warm, evidence, keep_evidence: bool = False):
-    """`check`, returning (Result, Evidence): with `keep_evidence`, a new Evidence when none is given."""
+def _check(notebook, assignment, langs, limits, isolation, warm, evidence, keep_evidence: bool = False):
+    """`check` in each of `langs`, returning ({lang: Result}, Evidence): with `keep_evidence`, a new Evidence when
+    none is given. The sandbox run and the graders' outcomes are language-free (their texts carry both languages):
+    only the scoring is done once per language."""
     started = time.monotonic()
     starter = _warm_starter(limits) if warm and isolation in ("auto", "bwrap") else None
     with Sandbox([], limits, "bwrap" if starter else isolation, starter).launch() as sandbox:
@@ -74,15 +76,16 @@ def _check(notebook, assignment, lang, limits, isolation, warm, evidence, keep_e
     from autograder.scoring import score_question
     points = questions_of(submission.assignment)
     manual = MANUAL_QUESTIONS.get(submission.assignment, ())
-    questions = [score_question(q, p, [o for o in outcomes if o.question == q], lang, manual=q in manual)
-                 for q, p in points.items()]
-    result = Result(
+    scored = {lang: [score_question(q, p, [o for o in outcomes if o.question == q], lang, manual=q in manual)
+                     for q, p in points.items()] for lang in langs}
+    duration = round(time.monotonic() - started, 2)
+    results = {lang: Result(
         assignment=submission.assignment, notebook=str(notebook),
         score=round(sum(q.score for q in questions), 4), max_score=float(sum(points.values())),
-        isolation=isolation_used, duration_s=round(time.monotonic() - started, 2), questions=questions,
-        errors=cell_errors + _grader_errors(outcomes))
-    _log_timing(result, time.monotonic() - started, cell_seconds, startup, warm=starter is not None)
-    return result, evidence
+        isolation=isolation_used, duration_s=duration, questions=questions,
+        errors=cell_errors + _grader_errors(outcomes)) for lang, questions in scored.items()}
+    _log_timing(results[langs[0]], time.monotonic() - started, cell_seconds, startup, warm=starter is not None)
+    return results, evidence
 
 
 def prepare_graders(assignment: str) -> None:
@@ -128,6 +131,19 @@ def check_with_figures(notebook: str | Path, *, assignment: str | None = None, l
         (the Result, question id → SVG) — the second is `render_feedback_page`'s `figures`; the Result is
         exactly what `check` returns, and carries no picture.
     """
-    result, evidence = _check(notebook, assignment, lang, limits, isolation, warm, None, keep_evidence=True)
+    return check_in_languages(notebook, (lang,), assignment=assignment, limits=limits, isolation=isolation,
+                              warm=warm)[lang]
+
+
+def check_in_languages(notebook: str | Path, langs: tuple[str, ...], *, assignment: str | None = None,
+                       limits: Limits = Limits(), isolation: str = "auto",
+                       warm: bool = False) -> dict[str, tuple[Result, dict[str, bytes]]]:
+    """`check_with_figures` in each of `langs`, grading once: only the scoring and the pictures are per language.
+
+    Arguments as for `check`; `langs`: "zh" and/or "en".
+    Returns:
+        lang → (the Result, question id → SVG), each what `check_with_figures(..., lang=lang)` returns.
+    """
+    results, evidence = _check(notebook, assignment, langs, limits, isolation, warm, None, keep_evidence=True)
     from autograder.reports.pictures import evidence_figures
-    return result, evidence_figures(evidence, lang)
+    return {lang: (result, evidence_figures(evidence, lang)) for lang, result in results.items()}

@@ -15,37 +15,44 @@ from autograder.submission import SubmissionError
 
 
 def grade_notebook(filename: str, data: bytes, assignment: str, lang: str, limits: Limits,
-                   notes: list[tuple[str, str]] = (), warm: bool = False) -> dict:
+                   notes: list[tuple[str, str]] = (), warm: bool = False, translations: tuple[str, ...] = ()) -> dict:
     """Grade one notebook's bytes on whichever machine runs this (a local worker or a Dask worker).
 
     Returns:
         The Result as plain data (`Result.to_dict()`), plus "figures": question id → base64 picture bytes of the
-        student's own values, for the feedback page only (the caller takes it out before storing the row); an
-        unreadable notebook gives an error row.
+        student's own values, for the feedback page only (the caller takes it out before storing the row); with
+        `translations` (languages), also "translations": lang → that row in that language, from the same grading.
+        An unreadable notebook gives an error row.
     """
-    from autograder.check import check_with_figures
+    from autograder.check import check_in_languages
     with tempfile.TemporaryDirectory(prefix="attn-batch-") as tmp:
         path = Path(tmp) / Path(filename).name
         path.write_bytes(data)
         try:
-            result, figures = check_with_figures(path, assignment=assignment, lang=lang, limits=limits, warm=warm)
+            graded = check_in_languages(path, tuple(dict.fromkeys((lang, *translations))), assignment=assignment,
+                                        limits=limits, warm=warm)
         except SubmissionError as exc:
             message = str(exc).replace(str(path), Path(filename).name)
             return error_result(assignment, Task("", Path(filename)), "invalid-notebook", message).to_dict()
-    result.errors[:0] = [ErrorRecord(-1, kind, message) for kind, message in notes]
+    rows = {}
+    for each_lang, (result, figures) in graded.items():
+        result.errors[:0] = [ErrorRecord(-1, kind, message) for kind, message in notes]
+        rows[each_lang] = result.to_dict() | {"figures": {q: base64.b64encode(picture).decode("ascii")
+                                                          for q, picture in figures.items()}}
     if warm:
         _freeze_warm_heap()
-    return result.to_dict() | {"figures": {q: base64.b64encode(picture).decode("ascii")
-                                           for q, picture in figures.items()}}
+    row = rows.pop(lang)
+    return row | ({"translations": rows} if translations else {})
 
 
-def executor_for(executor: str | None, workers: int | None, warm: bool):
-    """(tasks, grade_notebook's arguments) → (task, row) as each finishes, on "local" or "dask://HOST:PORT"."""
+def executor_for(executor: str | None, workers: int | None, warm: bool, translations: tuple[str, ...] = ()):
+    """(tasks, grade_notebook's arguments) → (task, row) as each finishes, on "local" or "dask://HOST:PORT";
+    each row also in the languages of `translations` (grade_notebook's)."""
     if executor in (None, "", "local"):
-        return lambda jobs, args: _run_local(jobs, args, workers or os.cpu_count() or 1, warm)
+        return lambda jobs, args: _run_local(jobs, args, workers or os.cpu_count() or 1, warm, translations)
     scheme, _, address = executor.partition("://")
     if scheme in ("dask", "tcp") and address:
-        return lambda jobs, args: _run_dask(jobs, args, f"tcp://{address}", warm)
+        return lambda jobs, args: _run_dask(jobs, args, f"tcp://{address}", warm, translations)
     raise BatchError(f"unknown executor {executor!r}: use 'local' or dask://HOST:PORT")
 
 
@@ -54,11 +61,12 @@ _WARM_POOL: dict = {}
 notebooks' interpreters from its own zygote, sharing one grader (the key's model and reference results load once)."""
 
 
-def _run_local(jobs: list[Task], args: tuple, workers: int, warm: bool):
+def _run_local(jobs: list[Task], args: tuple, workers: int, warm: bool, translations: tuple[str, ...]):
     from concurrent.futures import as_completed
     pool, finished = _warm_pool(workers, args) if warm else _process_pool(workers), False
     try:
-        futures = {pool.submit(grade_notebook, t.path.name, t.data, *args, t.notes, warm=warm): t for t in jobs}
+        futures = {pool.submit(grade_notebook, t.path.name, t.data, *args, t.notes, warm=warm,
+                               translations=translations): t for t in jobs}
         for future in as_completed(futures):
             yield futures[future], _row(future, futures[future], args[0])
         finished = True
@@ -110,15 +118,15 @@ def _wait_until_warm(limits: Limits) -> None:
             starter.warm_up()
 
 
-def _run_dask(jobs: list[Task], args: tuple, address: str, warm: bool):
+def _run_dask(jobs: list[Task], args: tuple, address: str, warm: bool, translations: tuple[str, ...]):
     from distributed import Client, as_completed
     try:
         client = Client(address, timeout="15s")
     except (OSError, TimeoutError) as exc:
         raise BatchError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     with client:
-        futures = {client.submit(grade_notebook, t.path.name, t.data, *args, t.notes, warm=warm, pure=False): t
-                   for t in jobs}
+        futures = {client.submit(grade_notebook, t.path.name, t.data, *args, t.notes, warm=warm,
+                                 translations=translations, pure=False): t for t in jobs}
         for future in as_completed(futures):
             yield futures[future], _row(future, futures[future], args[0])
 
