@@ -52,9 +52,13 @@ def describe(request: Request, submission: Submission, with_result: bool) -> dic
     return data | ({"result": submission.result} if with_result else {})
 
 
-def visible_submission(request: Request, caller: Caller) -> Submission:
-    """The submission named in the path, if the caller may see it (its student, or an instructor); else 404."""
-    submission = service_of(request).store.get(request.path_params["id"])
+def visible_submission(request: Request, caller: Caller, lang: str | None = None) -> Submission:
+    """The submission named in the path, if the caller may see it (its student, or an instructor); else 404.
+
+    Its Result is in `lang` where graded in it, else (None, or a submission graded before the service kept both
+    languages) in the submission's own language.
+    """
+    submission = service_of(request).store.get(request.path_params["id"], lang)
     if submission is None or not (caller.is_instructor or submission.student == caller.name):
         raise ServiceError("no-such-submission")
     return submission
@@ -86,7 +90,7 @@ async def submit(request: Request) -> Response:
     submission, new = await run_in_threadpool(admit, service.store, service.config, caller.name, assignment,
                                               filename, data, lang)
     if not new:
-        return JSONResponse(describe(request, submission, with_result=True), 200)
+        return JSONResponse(describe(request, service.store.get(submission.id, lang), with_result=True), 200)
     position = service.store.position(submission)
     service.queue.wake()
     log_event("accepted", id=submission.id, student=submission.student, assignment=assignment,
@@ -107,21 +111,23 @@ def list_submissions(request: Request) -> Response:
 
 
 def get_submission(request: Request) -> Response:
-    """GET /api/submissions/{id}: its state, and its Result once graded."""
+    """GET /api/submissions/{id}[?lang=zh|en]: its state, and its Result once graded (in `lang`; by default in the
+    submission's own language)."""
     caller = authenticate(request)
-    check_lang(request.query_params.get("lang"))
-    return JSONResponse(describe(request, visible_submission(request, caller), with_result=True))
+    lang = check_lang(request.query_params.get("lang"))
+    return JSONResponse(describe(request, visible_submission(request, caller, lang), with_result=True))
 
 
 def feedback(request: Request) -> Response:
-    """GET /api/submissions/{id}/feedback: the feedback page of `attn-grade check --html`, pictures included."""
-    submission = visible_submission(request, authenticate(request))
+    """GET /api/submissions/{id}/feedback[?lang=zh|en]: the feedback page of `attn-grade check --html`, pictures
+    included, in the language of the Result it shows."""
+    caller = authenticate(request)
+    submission = visible_submission(request, caller, check_lang(request.query_params.get("lang")))
     if submission.result is None:
         raise ServiceError("not-graded", status=submission.status)
     from autograder.reports.html import render_feedback_page
-    lang = check_lang(request.query_params.get("lang")) or submission.lang
     figures = {q: base64.b64decode(picture) for q, picture in (submission.figures or {}).items()}
-    return HTMLResponse(render_feedback_page(Result.from_dict(submission.result), lang, figures))
+    return HTMLResponse(render_feedback_page(Result.from_dict(submission.result), submission.result_lang, figures))
 
 
 async def assignment_export(request: Request) -> Response:

@@ -17,8 +17,9 @@ def export(store: Store, assignment: str, name: str, lang: str) -> bytes:
     """One export file of an assignment, written by the same code as `attn-grade grade` writes it.
 
     results.jsonl has one row per student: their latest graded Result with `student`, `sha256` and `submission`.
+    Every Result is in `lang`, but for submissions graded before the service kept both languages (in their own).
     """
-    latest = store.latest_graded(assignment)
+    latest = store.latest_graded(assignment, lang)
     rows = [s.result | {"student": s.student, "sha256": s.sha256, "submission": s.id} for s in latest]
     with tempfile.TemporaryDirectory(prefix="attn-export-") as tmp:
         out = Path(tmp)

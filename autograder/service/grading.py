@@ -14,6 +14,7 @@ from autograder.batch import Task
 from autograder.batch.workers import executor_for, start_warm_workers
 from autograder.service.config import ServiceConfig
 from autograder.service.logs import log_event
+from autograder.service.policies import LANGS
 from autograder.service.store import Store, Submission
 
 PREWARMED_ASSIGNMENT = "bert_heads"
@@ -29,7 +30,7 @@ class GradingQueue:
     def __init__(self, store: Store, config: ServiceConfig):
         self.store, self.config = store, config
         self.local = config.executor in (None, "", "local")
-        self._run = executor_for(config.executor, config.workers, warm=True)
+        self._run = executor_for(config.executor, config.workers, warm=True, translations=LANGS)
         self._wake = threading.Condition()
         self._stopping = threading.Event()
         self._grading: set[str] = set()
@@ -93,11 +94,12 @@ class GradingQueue:
                   sha256=submission.sha256, attempt=submission.attempts)
         rows = list(self._run([task], (submission.assignment, submission.lang, self.config.limits)))
         row = rows[0][1]
-        figures = row.pop("figures", {})
         failed = bool(row.pop("retry", False)) or row.get("isolation") == "none"
-        row |= {"notebook": submission.filename}
+        translations = {lang: stored_form(other, submission.filename)
+                        for lang, other in row.pop("translations", {}).items()}
+        result, figures = stored_form(row, submission.filename)
         seconds = round(time.monotonic() - started, 3)
-        if self.store.finish(submission.id, "error" if failed else "done", row, figures, seconds):
+        if self.store.finish(submission.id, "error" if failed else "done", result, figures, seconds, translations):
             log_event("graded", id=submission.id, student=submission.student, assignment=submission.assignment,
                       sha256=submission.sha256, seconds=seconds, score=row.get("score"),
                       status="error" if failed else "done", late=submission.late)
@@ -106,3 +108,8 @@ class GradingQueue:
         """How many of the threads feeding the workers are running (for /healthz)."""
         return sum(t.is_alive() for t in self._threads)
 
+
+def stored_form(row: dict, filename: str) -> tuple[dict, dict]:
+    """A worker's row as the store keeps it: (the Result, named after the file the student sent; its pictures)."""
+    pictures = row.pop("figures", {})
+    return row | {"notebook": filename}, pictures

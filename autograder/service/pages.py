@@ -22,6 +22,7 @@ from autograder.result import Result
 from autograder.service import api
 from autograder.service.errors import ServiceError
 from autograder.service.exports import EXPORTS
+from autograder.service.policies import check_lang
 from autograder.service.roster import caller_for
 from autograder.service.store import now, timestamp
 from autograder.service.web import (SESSION_COOKIE, form_is_ours, new_nonce, page_lang, render_page,
@@ -75,6 +76,20 @@ def show(request: Request, template: str, status: int = 200, **context) -> Respo
 
 def message(request: Request, key: str, status: int, caller=None) -> Response:
     return show(request, "message.html", status, caller=caller, text=labels(page_lang(request))[key])
+
+
+def refusal(request: Request, error: ServiceError, caller=None) -> Response:
+    """A page saying why the service refused: the API's own status and bilingual line."""
+    return show(request, "message.html", error.status, caller=caller, text=error.message)
+
+
+def lang_refused(request: Request, caller) -> Response | None:
+    """The bad-lang refusal for a `?lang=` that is neither zh nor en, on a page that shows Results; else None."""
+    try:
+        check_lang(request.query_params.get("lang"))
+    except ServiceError as error:
+        return refusal(request, error, caller)
+    return None
 
 
 # ---------------------------------------------------------------- students
@@ -148,16 +163,19 @@ async def submission_page(request: Request) -> Response:
     caller = signed_in(request)
     if caller is None:
         return RedirectResponse("/", 303)
+    if refused := lang_refused(request, caller):
+        return refused
+    nonce, lang = new_nonce(), page_lang(request)
     try:
-        submission = api.visible_submission(request, caller)
+        submission = api.visible_submission(request, caller, lang)
     except ServiceError:
         return message(request, "not_found", 404, caller)
-    nonce, lang = new_nonce(), page_lang(request)
     feedback = None
     if submission.result is not None:
         from autograder.reports.html import render_feedback_fragment
         figures = {q: base64.b64decode(picture) for q, picture in (submission.figures or {}).items()}
-        feedback = Markup(render_feedback_fragment(Result.from_dict(submission.result), lang, figures, nonce=nonce))
+        feedback = Markup(render_feedback_fragment(Result.from_dict(submission.result), submission.result_lang,
+                                                   figures, nonce=nonce))
     return render_page(request, "submission.html", nonce=nonce, t=labels(lang), caller=caller, s=submission,
                        feedback=feedback, state=state_text(request, submission), refresh_s=STATUS_REFRESH_S)
 
@@ -187,9 +205,11 @@ async def instructor(request: Request) -> Response:
     caller = signed_in(request)
     if caller is None or not caller.is_instructor:
         return RedirectResponse("/", 303) if caller is None else message(request, "instructor_only", 403, caller)
+    if refused := lang_refused(request, caller):
+        return refused
     assignment = chosen_assignment(request)
     nonce, lang = new_nonce(), page_lang(request)
-    latest = service_store(request).latest_graded(assignment)
+    latest = service_store(request).latest_graded(assignment, lang)
     report = None
     if latest:
         from autograder.reports.class_report import class_report_context
@@ -242,8 +262,8 @@ async def download(request: Request) -> Response:
         return message(request, "instructor_only", 403, caller)
     try:
         return await api.assignment_export(as_api(request, request.cookies[SESSION_COOKIE]))
-    except ServiceError:
-        return message(request, "not_found", 404, caller)
+    except ServiceError as error:
+        return refusal(request, error, caller)
 
 
 def chosen_assignment(request: Request) -> str:

@@ -9,6 +9,7 @@ import json
 import secrets
 import sqlite3
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -32,8 +33,19 @@ MIGRATIONS = (
            UNIQUE (student, assignment, sha256));
        CREATE INDEX submissions_by_status ON submissions (status, seq);
        CREATE INDEX submissions_by_student ON submissions (student, assignment, received_at);""",
+    # the same grading's Result and pictures in the languages other than the submission's own `lang`
+    """CREATE TABLE translations (submission TEXT NOT NULL REFERENCES submissions (id), lang TEXT NOT NULL,
+                                 result TEXT NOT NULL, figures TEXT NOT NULL, PRIMARY KEY (submission, lang));""",
 )
-"""The schema, one migration per entry; `PRAGMA user_version` counts the ones applied."""
+"""The schema, one migration per entry; `PRAGMA user_version` counts the ones applied (a DIR made by an earlier
+version gets the later ones when it is opened)."""
+SELECT_SUBMISSIONS = (
+    "SELECT s.seq, s.id, s.student, s.assignment, s.filename, s.sha256, s.lang, s.received_at, s.late, s.status, "
+    "s.attempts, s.finished_at, s.seconds, COALESCE(t.result, s.result) AS result, "
+    "COALESCE(t.figures, s.figures) AS figures, COALESCE(t.lang, s.lang) AS result_lang "
+    "FROM submissions AS s LEFT JOIN translations AS t ON t.submission = s.id AND t.lang = ?")
+"""Submissions, each with its Result and pictures in the language of the first parameter, or else (that parameter
+None, or a submission graded before translations were kept) in the submission's own `lang`."""
 
 
 def now() -> datetime:
@@ -65,6 +77,8 @@ class Submission:
     seconds: float | None
     result: dict | None
     figures: dict | None
+    result_lang: str
+    """The language of `result` and `figures`."""
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> "Submission":
@@ -92,6 +106,18 @@ class Store:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 self._db.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {number}; COMMIT;")
+
+    @contextmanager
+    def _transaction(self):
+        """The database, under the lock, inside one write transaction (rolled back if the block raises)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
@@ -124,8 +150,8 @@ class Store:
         return self.get(submission_id), True
 
     def duplicate_of(self, student: str, assignment: str, sha256: str) -> Submission | None:
-        rows = self.execute("SELECT * FROM submissions WHERE student = ? AND assignment = ? AND sha256 = ?",
-                            (student, assignment, sha256))
+        rows = self.execute(f"{SELECT_SUBMISSIONS} WHERE s.student = ? AND s.assignment = ? AND s.sha256 = ?",
+                            (None, student, assignment, sha256))
         return Submission.from_row(rows[0]) if rows else None
 
     def notebook_path(self, student: str, submission_id: str) -> Path:
@@ -134,14 +160,15 @@ class Store:
     def notebook_bytes(self, submission: Submission) -> bytes:
         return self.notebook_path(submission.student, submission.id).read_bytes()
 
-    def get(self, submission_id: str) -> Submission | None:
-        rows = self.execute("SELECT * FROM submissions WHERE id = ?", (submission_id,))
+    def get(self, submission_id: str, lang: str | None = None) -> Submission | None:
+        """A submission, its Result in `lang` where there is one (else in the submission's own language)."""
+        rows = self.execute(f"{SELECT_SUBMISSIONS} WHERE s.id = ?", (lang, submission_id))
         return Submission.from_row(rows[0]) if rows else None
 
     def list(self, student: str | None = None, assignment: str | None = None) -> list[Submission]:
         """Submissions, newest first, optionally of one student and/or one assignment."""
-        rows = self.execute("SELECT * FROM submissions WHERE (? IS NULL OR student = ?) AND (? IS NULL OR "
-                            "assignment = ?) ORDER BY seq DESC", (student, student, assignment, assignment))
+        rows = self.execute(f"{SELECT_SUBMISSIONS} WHERE (? IS NULL OR s.student = ?) AND (? IS NULL OR "
+                            "s.assignment = ?) ORDER BY s.seq DESC", (None, student, student, assignment, assignment))
         return [Submission.from_row(r) for r in rows]
 
     def position(self, submission: Submission) -> int | None:
@@ -166,41 +193,47 @@ class Store:
         return self.execute("SELECT COUNT(*) FROM submissions WHERE student = ? AND assignment = ? AND status IN "
                             "('queued', 'grading')", (student, assignment))[0][0]
 
-    def latest_graded(self, assignment: str) -> list[Submission]:
-        """Each student's latest graded (done) submission of an assignment, by student name (not instructors')."""
-        rows = self.execute("SELECT * FROM submissions WHERE seq IN (SELECT MAX(seq) FROM submissions JOIN users ON "
+    def latest_graded(self, assignment: str, lang: str | None = None) -> list[Submission]:
+        """Each student's latest graded (done) submission of an assignment, by student name (not instructors'),
+        its Result in `lang` where there is one."""
+        rows = self.execute(f"{SELECT_SUBMISSIONS} WHERE s.seq IN (SELECT MAX(seq) FROM submissions JOIN users ON "
                             "users.name = submissions.student WHERE assignment = ? AND status = 'done' AND "
-                            "users.role = 'student' GROUP BY student) ORDER BY student", (assignment,))
+                            "users.role = 'student' GROUP BY student) ORDER BY s.student", (lang, assignment))
         return [Submission.from_row(r) for r in rows]
 
     # ------------------------------------------------------------ the state machine
 
     def claim_next(self) -> Submission | None:
         """The oldest queued submission, now `grading` (atomically: two workers never claim the same one)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._db.execute("SELECT * FROM submissions WHERE status = 'queued' ORDER BY seq LIMIT 1"
-                                       ).fetchone()
-                if row is not None:
-                    self._db.execute("UPDATE submissions SET status = 'grading', attempts = attempts + 1 "
-                                     "WHERE id = ?", (row["id"],))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._transaction() as db:
+            row = db.execute("SELECT id FROM submissions WHERE status = 'queued' ORDER BY seq LIMIT 1").fetchone()
+            if row is not None:
+                db.execute("UPDATE submissions SET status = 'grading', attempts = attempts + 1 WHERE id = ?",
+                           (row["id"],))
         return None if row is None else self.get(row["id"])
 
-    def finish(self, submission_id: str, status: str, result: dict, figures: dict, seconds: float) -> bool:
+    def finish(self, submission_id: str, status: str, result: dict, figures: dict, seconds: float,
+               translations: dict[str, tuple[dict, dict]] | None = None) -> bool:
         """Record a verdict for a submission being graded; False (and nothing written) when it is not `grading`
-        any more — e.g. it was put back in the queue at shutdown — so that no submission gets two verdicts."""
+        any more — e.g. it was put back in the queue at shutdown — so that no submission gets two verdicts.
+
+        Args:
+            result, figures: the Result and pictures in the submission's own language.
+            translations: lang → (the Result, the pictures) of the same grading in another language.
+        """
         assert status in ("done", "error"), status
-        with self._lock:
-            cursor = self._db.execute(
+        with self._transaction() as db:
+            cursor = db.execute(
                 "UPDATE submissions SET status = ?, result = ?, figures = ?, seconds = ?, finished_at = ? "
                 "WHERE id = ? AND status = 'grading'", (status, json.dumps(result, ensure_ascii=False),
                                                         json.dumps(figures), seconds, timestamp(now()), submission_id))
-            return cursor.rowcount == 1
+            finished = cursor.rowcount == 1
+            if finished:
+                db.executemany("INSERT OR REPLACE INTO translations (submission, lang, result, figures) VALUES "
+                               "(?, ?, ?, ?)", [(submission_id, lang, json.dumps(other, ensure_ascii=False),
+                                                 json.dumps(pictures))
+                                                for lang, (other, pictures) in (translations or {}).items()])
+        return finished
 
     def requeue(self, submission_ids=None) -> int:
         """Put submissions being graded (these, or all of them) back in the queue; how many were."""

@@ -5,15 +5,22 @@ a perfect, a buggy and a blank notebook of every assignment.
 """
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
+import httpx
 import pytest
+from markupsafe import escape
 
 from assignments import ASSIGNMENT_IDS
 from autograder.check import check
+from autograder.reports.pictures import TITLES
+from autograder.service.errors import ServiceError
 
 pytestmark = pytest.mark.slow
 KINDS = ("perfect", "buggy", "blank")
@@ -138,3 +145,130 @@ def test_healthz_answers_without_a_token(served, graded):
     """Does /healthz report an idle queue and the live workers?"""
     server, _ = served
     assert server.get("/healthz").json() == {"ok": True, "queued": 0, "grading": 0, "workers": 2}
+
+
+# ---------------------------------------------------------------- ?lang=: one grading, its Result in zh and in en
+# The buggy attention_by_hand notebook: buggy-student sent it above without a language (English); a student enrolled
+# here sends the same bytes with lang=zh. `check(..., lang="zh")` on it is what every Chinese Result must be.
+
+ZH_STUDENT = "zh-student"
+
+
+@pytest.fixture(scope="module")
+def in_chinese(served, graded, scenario):
+    """(zh-student's token, their graded submission, buggy-student's, `check(..., lang="zh")` as plain data)."""
+    server, tokens = served
+    token = server.roster("add", ZH_STUDENT).stdout.strip()
+    notebook = scenario("attention_by_hand", "buggy")
+    accepted = server.submit(token, notebook, lang="zh")
+    assert accepted.status_code == 202, accepted.text
+    checked = check(notebook, lang="zh").to_dict()
+    return token, server.verdict(token, accepted.json()["id"]), graded[("attention_by_hand", "buggy")][0], checked
+
+
+def check_names(result: dict) -> set[str]:
+    """The names of a Result's checks: each in the Result's language."""
+    return {c["name"] for q in result["questions"] for c in q["checks"]}
+
+
+def shows_language_of(page: str, result: dict, other: dict) -> bool:
+    """Whether an HTML page shows `result`'s check names and none of `other`'s (the same checks, other language)."""
+    ours, theirs = check_names(result), check_names(other) - check_names(result)
+    return bool(theirs) and all(escape(n) in page for n in ours) and not any(escape(n) in page for n in theirs)
+
+
+def picture_texts(page: str) -> str:
+    """The SVG pictures of a page (data: URIs), decoded."""
+    found = re.findall(r'data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)', page)
+    return "".join(base64.b64decode(picture).decode("utf-8") for picture in found)
+
+
+def test_a_submission_answers_in_the_asked_language_and_is_graded_once(served, graded, in_chinese):
+    """Does ?lang= switch the Result between Chinese and English — each exactly what `check` gives in it — default
+    to the submission's own language, and is each submission still graded once?"""
+    server, tokens = served
+    zh_token, zh_answer, en_answer, checked_zh = in_chinese
+    checked_en = graded[("attention_by_hand", "buggy")][1].to_dict()
+    for token, answer in ((zh_token, zh_answer), (tokens["buggy-student"], en_answer)):
+        asked = {lang: server.get(f"/api/submissions/{answer['id']}", token, params={"lang": lang} if lang else {})
+                 for lang in (None, "zh", "en")}
+        assert {r.status_code for r in asked.values()} == {200}
+        assert comparable(asked["zh"].json()["result"]) == comparable(checked_zh)
+        assert comparable(asked["en"].json()["result"]) == comparable(checked_en)
+        assert asked[None].json() == asked["zh" if answer is zh_answer else "en"].json() == answer
+    chinese = re.compile("[\u4e00-\u9fff]")
+    assert all(chinese.search(q["feedback"]) for q in zh_answer["result"]["questions"])
+    assert not any(chinese.search(q["feedback"]) for q in en_answer["result"]["questions"])
+    graded_ids = [e["id"] for e in server.events("graded")]
+    assert graded_ids.count(zh_answer["id"]) == graded_ids.count(en_answer["id"]) == 1
+
+
+def test_identical_bytes_answer_in_the_language_sent_with_them(served, in_chinese, scenario):
+    """Does resending the same notebook with lang=en answer 200 with the same submission, its Result in English?"""
+    server, _ = served
+    zh_token, zh_answer, _, _ = in_chinese
+    again = server.submit(zh_token, scenario("attention_by_hand", "buggy"), lang="en")
+    in_english = server.get(f"/api/submissions/{zh_answer['id']}", zh_token, params={"lang": "en"}).json()
+    assert again.status_code == 200 and again.json() == in_english and in_english["result"] != zh_answer["result"]
+
+
+def test_the_feedback_pages_follow_the_asked_language(served, in_chinese):
+    """Are the feedback page of the API and the student's web page, pictures included, in the asked language?"""
+    server, tokens = served
+    zh_token, zh_answer, en_answer, checked_zh = in_chinese
+    path = f"/api/submissions/{en_answer['id']}"
+    results = {lang: server.get(path, tokens["buggy-student"], params={"lang": lang}).json()["result"]
+               for lang in ("zh", "en")}
+    for lang, other in (("zh", "en"), ("en", "zh")):
+        api_page = server.get(f"{path}/feedback", tokens["buggy-student"], params={"lang": lang}).text
+        with signed_in_client(server, tokens["buggy-student"]) as browser:
+            web_page = browser.get(f"/submissions/{en_answer['id']}", params={"lang": lang}).text
+        for page in (api_page, web_page):
+            assert shows_language_of(page, results[lang], results[other])
+            assert TITLES["yours"].in_lang(lang) in picture_texts(page)
+            assert TITLES["yours"].in_lang(other) not in picture_texts(page)
+        assert f'<html lang="{"zh-CN" if lang == "zh" else "en"}"' in api_page
+    default = server.get(f"/api/submissions/{zh_answer['id']}/feedback", zh_token).text
+    assert shows_language_of(default, checked_zh, results["en"])
+
+
+def test_the_exports_follow_the_asked_language(served, in_chinese):
+    """Do results.jsonl and report.html hold each student's latest Result in the asked language?"""
+    server, tokens = served
+    _, _, en_answer, _ = in_chinese
+    base = "/api/assignments/attention_by_hand"
+    for lang in ("zh", "en"):
+        expected = server.get(f"/api/submissions/{en_answer['id']}", tokens["buggy-student"],
+                              params={"lang": lang}).json()["result"]
+        rows = [json.loads(l) for l in server.get(f"{base}/results.jsonl", tokens["instructor"],
+                                                  params={"lang": lang}).text.splitlines()]
+        row = next(r for r in rows if r["student"] == "buggy-student")
+        assert row["questions"] == expected["questions"] and row["submission"] == en_answer["id"]
+        report = server.get(f"{base}/report.html", tokens["instructor"], params={"lang": lang}).text
+        assert f'<html lang="{"zh-CN" if lang == "zh" else "en"}"' in report
+
+
+def test_a_language_other_than_zh_or_en_is_refused_in_both_languages(served, in_chinese):
+    """Does ?lang=fr get the service's one bad-lang answer (422, one bilingual line) from the API, the exports and
+    the pages that show Results?"""
+    server, tokens = served
+    _, _, en_answer, _ = in_chinese
+    refusal = ServiceError("bad-lang")
+    for path, token in ((f"/api/submissions/{en_answer['id']}", "buggy-student"),
+                        (f"/api/submissions/{en_answer['id']}/feedback", "buggy-student"),
+                        *((f"/api/assignments/attention_by_hand/{name}", "instructor")
+                          for name in ("grades.csv", "results.jsonl", "report.html"))):
+        answer = server.get(path, tokens[token], params={"lang": "fr"})
+        assert (answer.status_code, answer.json()) == (422, refusal.body()), path
+    for path, token in ((f"/submissions/{en_answer['id']}", "buggy-student"), ("/instructor", "instructor")):
+        with signed_in_client(server, tokens[token]) as browser:
+            page = browser.get(path, params={"lang": "fr"})
+        assert page.status_code == 422 and escape(refusal.message) in page.text, path
+
+
+@contextmanager
+def signed_in_client(server, token: str):
+    """A browser-like HTTP client holding the session cookie of `token`, through the real sign-in form."""
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        assert client.post("/signin", data={"token": token}).status_code == 303
+        yield client
