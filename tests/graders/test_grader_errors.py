@@ -35,7 +35,7 @@ def test_a_broken_grader_costs_only_its_question_and_is_reported(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError(f"the key's weights were {SECRET}")
     monkeypatch.setattr(key, "scaled_dot_product_attention", broken)
-    result = check(source_notebook("attention_by_hand"))
+    result = check(source_notebook("attention_by_hand"), warm=True)
     sdpa = result.question("sdpa")
     assert sdpa.score < sdpa.max_score and not sdpa.mistakes and "instructor" in sdpa.feedback
     assert all(q.status in ("passed", "manual") for q in result.questions if q.id != "sdpa")

@@ -50,7 +50,7 @@ def _sdpa_with(scores_line: str) -> str:
 def test_correct_styles_get_full_marks_and_no_mistake(style, submission):
     """Do the seed's own code pasted in, and an einsum + manual stable softmax in float64, earn full marks?"""
     source = SEED_SDPA if style == "seed" else EINSUM_STABLE_SDPA
-    result = check(submission("attention_by_hand", style, replace={SDPA_CELL: source, **HAND_AS_NUMPY}))
+    result = check(submission("attention_by_hand", style, replace={SDPA_CELL: source, **HAND_AS_NUMPY}), warm=True)
     assert result.score == result.max_score, result.to_json(indent=1)
     assert not any(q.mistakes for q in result.questions)
 
@@ -58,7 +58,7 @@ def test_correct_styles_get_full_marks_and_no_mistake(style, submission):
 @pytest.mark.parametrize("mistake", sorted(BUGGY))
 def test_buggy_sdpa_is_diagnosed(mistake, submission):
     """Does each classic sdpa bug lose marks and get named by its mistake id?"""
-    result = check(submission("attention_by_hand", mistake, replace={SDPA_CELL: _sdpa_with(BUGGY[mistake])}))
+    result = check(submission("attention_by_hand", mistake, replace={SDPA_CELL: _sdpa_with(BUGGY[mistake])}), warm=True)
     sdpa = result.question("sdpa")
     assert sdpa.score < sdpa.max_score and mistake in sdpa.mistakes
 
@@ -66,7 +66,7 @@ def test_buggy_sdpa_is_diagnosed(mistake, submission):
 def test_released_notebook_scores_zero_as_not_implemented():
     """Does the blank student notebook grade to 0 with not-implemented everywhere, without crashing?"""
     from support.notebooks import release_notebook
-    result = check(release_notebook("attention_by_hand"))
+    result = check(release_notebook("attention_by_hand"), warm=True)
     assert result.score == 0
     assert all(q.mistakes == ["not-implemented"] for q in result.questions)
 
@@ -74,6 +74,6 @@ def test_released_notebook_scores_zero_as_not_implemented():
 def test_a_broken_answer_cell_is_reported_as_its_error_not_as_unanswered(submission):
     """Does a SyntaxError in an answer cell give status error naming the SyntaxError, not `not-implemented`?"""
     notebook = submission("attention_by_hand", "syntax-error", replace={"answer_ex1_scores": "ex1_scores = [[1, 0],"})
-    scores = check(notebook).question("by_hand_scores")
+    scores = check(notebook, warm=True).question("by_hand_scores")
     assert scores.status == "error" and "not-implemented" not in scores.mistakes
     assert "SyntaxError" in scores.feedback

@@ -167,7 +167,7 @@ def assert_named(result, question_id: str, mistake: str):
 
 def test_instructor_notebook_scores_full_marks():
     """Does the instructor notebook get every automatic point, with the written answer left `manual`?"""
-    result = check(SOURCE)
+    result = check(SOURCE, warm=True)
     for q in result.questions:
         expected = "manual" if q.id in MANUAL else "passed"
         assert q.status == expected and not q.mistakes, (q.id, q.status, q.mistakes, q.feedback)
@@ -177,7 +177,7 @@ def test_instructor_notebook_scores_full_marks():
 
 def test_blank_notebook_scores_zero_without_crashing(tmp_path):
     """Does a released (blank) notebook score 0 with `not-implemented` on every automatic question?"""
-    result = check(notebook_with(tmp_path, blank_answers("bert_heads"), "blank"))
+    result = check(notebook_with(tmp_path, blank_answers("bert_heads"), "blank"), warm=True)
     assert result.score == 0
     for q in result.questions:
         if q.id in MANUAL:
@@ -189,7 +189,7 @@ def test_blank_notebook_scores_zero_without_crashing(tmp_path):
 
 def test_alternative_style_scores_full_marks(tmp_path):
     """Do loops, float64 inside, pyplot, torch.cat and a padded lower-case letter get full marks?"""
-    result = check(notebook_with(tmp_path, ALTERNATIVES, "alternative"))
+    result = check(notebook_with(tmp_path, ALTERNATIVES, "alternative"), warm=True)
     for q in result.questions:
         if q.id not in MANUAL:
             assert q.status == "passed" and not q.mistakes, (q.id, q.status, q.mistakes, q.feedback)
@@ -201,7 +201,7 @@ def test_mistakes_in_reading_measuring_finding_and_plotting_are_named(tmp_path):
     result = check(notebook_with(tmp_path, {
         "answer_get_attentions": GET_ATTENTIONS_DROPPED, "answer_head_entropy": ENTROPY_LOG2,
         "answer_token_attention": TOKEN_ATTENTION_SWAPPED, "answer_offset_attention": OFFSET_SWAPPED,
-        "answer_find_head": FIND_HEAD_SWAPPED, "answer_plot_attention": PLOT_TRANSPOSED}, "bugs-a"))
+        "answer_find_head": FIND_HEAD_SWAPPED, "answer_plot_attention": PLOT_TRANSPOSED}, "bugs-a"), warm=True)
     assert_named(result, "get_attentions", "special-tokens-dropped")
     assert_named(result, "head_entropy", "entropy-log2")
     assert_named(result, "token_attention", "query-key-swapped")
@@ -217,7 +217,7 @@ def test_summed_entropy_and_swapped_labels_are_named(tmp_path):
     """Are entropy-summed-over-queries and a classify_head with previous/next swapped named, and a wrong quiz 0?"""
     result = check(notebook_with(tmp_path, {
         "answer_head_entropy": ENTROPY_SUMMED, "answer_classify_head": CLASSIFY_SWAPPED,
-        "answer_quiz_attention_sink": f'quiz_attention_sink = "{WRONG_SINK}"\n'}, "bugs-b"))
+        "answer_quiz_attention_sink": f'quiz_attention_sink = "{WRONG_SINK}"\n'}, "bugs-b"), warm=True)
     assert_named(result, "head_entropy", "entropy-summed-over-queries")
     assert_named(result, "classify_head", "offset-direction-swapped")
     assert result.question("quiz_attention_sink").score == 0

@@ -174,7 +174,7 @@ def _notebook_with(tmp_path: Path, answers: dict[str, str]) -> Path:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_messages_never_contain_hidden_expected_values(tmp_path, lang):
     """With every hand-typed answer wrong, do the result JSON and page avoid the key's numbers?"""
-    result = check(_notebook_with(tmp_path, ALL_BY_HAND_WRONG), lang=lang)
+    result = check(_notebook_with(tmp_path, ALL_BY_HAND_WRONG), lang=lang, warm=True)
     for question in ("by_hand_scores", "by_hand_weights", "by_hand_output", "love_example"):
         assert result.question(question).status == "failed", question
     assert "missing-scale" in result.question("by_hand_weights").mistakes

@@ -121,7 +121,7 @@ def masked(request, tmp_path_factory):
                                tmp_path_factory.mktemp(request.param) / "masked_attention.ipynb",
                                replace={"answer_causal_mask": causal_mask, "answer_masked_self_attention": msa})
     evidence = Evidence()
-    result = check(notebook, evidence=evidence)
+    result = check(notebook, evidence=evidence, warm=True)
     return request.param, result, evidence, render_feedback_page(result, "en", evidence_figures(evidence, "en"))
 
 
@@ -196,7 +196,7 @@ def test_bert_pictures_are_the_students_entropy_and_heatmap(tmp_path):
     notebook = make_submission(source_notebook("bert_heads"), tmp_path / "bert_heads.ipynb",
                                replace={"answer_head_entropy": ENTROPY_LOG2, "answer_plot_attention": PLOT_TRANSPOSED})
     evidence = Evidence()
-    result = check(notebook, evidence=evidence)
+    result = check(notebook, evidence=evidence, warm=True)
     assert "entropy-log2" in result.question("head_entropy").mistakes
     assert "plot-transposed" in result.question("plot_attention").mistakes
     tokens, attn = bert_key.get_attentions(*bert_key.load_model(), bert_key.TEXT)

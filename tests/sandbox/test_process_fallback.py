@@ -25,6 +25,14 @@ from support.notebooks import ROOT, make_submission, source_notebook
 
 pytestmark = pytest.mark.slow
 KEY_SCENARIOS = ("submission-imports-answer-key", "submission-reads-grader-files")
+CONTAINED_DIFFERENTLY = (
+    "submission-infinite-loop", "submission-sleeps-forever", "submission-memory-bomb", "submission-spawns-processes",
+    "submission-fork-bomb", "submission-imports-answer-key", "submission-reads-grader-files",
+    "submission-writes-fake-results", "submission-opens-socket", "submission-kills-parent",
+    "submission-kills-everything", "submission-os-exit")
+"""The corpus's attacks that the fallback stops with its own means (a uid of its own, ACLs, seccomp, rlimits, the
+kill of the process group); the rest (monkeypatching, answer shapes, renamed or deleted cells) only reach the
+graders, which are the same whatever the isolation, and stay with tests/sandbox/test_hostile_submissions.py."""
 TRIES = """import os, sys
 sys.path.insert(0, {root!r})
 denied = {{}}
@@ -80,10 +88,10 @@ def test_the_key_graders_project_and_results_are_unreadable(without_bubblewrap, 
     assert not Path(f"/tmp/{CANARY}").exists()
 
 
-@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+@pytest.mark.parametrize("scenario", CONTAINED_DIFFERENTLY)
 def test_hostile_submission_is_contained_without_bubblewrap(scenario, submission, without_bubblewrap):
-    """Does every attack of the hostile corpus get the same score, error kinds and containment in the process
-    fallback as in bubblewrap (reading or importing the key: 0 for that answer, the read denied)?"""
+    """Does every attack the fallback stops its own way get the same score, error kinds and containment in the
+    process fallback as in bubblewrap (reading or importing the key: 0 for that answer, the read denied)?"""
     changes, expected_score, error_kinds = SCENARIOS[scenario]
     notebook = submission("attention_by_hand", scenario, **changes)
 
