@@ -6,8 +6,6 @@ One server for the module (one worker); the cell's code is taken from the commit
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,38 +16,17 @@ from nbclient import NotebookClient
 
 from autograder.client import say
 from autograder.release import self_check_source
-from support.notebooks import release_notebook, source_notebook
+from support.cell import released_cell, run_bare, student_folder
 
 pytestmark = pytest.mark.slow
 ASSIGNMENT = "attention_by_hand"
 ATTN_GRADE = str(Path(sys.executable).parent / "attn-grade")
 NOTHING_LISTENS = "http://127.0.0.1:9"  # the discard port: refused
-BARE = [getattr(sys, "_base_executable", sys.executable), "-I", "-S"]
-"""The Python under .venv with no site-packages, no PYTHON* variables and not the working directory on sys.path."""
 
 
 @pytest.fixture(scope="module")
 def served(start_server):
     return start_server("--workers", "1", students=("carol", "dave"))
-
-
-def released_cell() -> str:
-    nb = nbformat.read(release_notebook(ASSIGNMENT), as_version=4)
-    return next(c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "self_check")
-
-
-def student_folder(tmp_path, notebook=None):
-    """A folder holding one notebook, as a student's: the instructor's (full marks) unless another is given."""
-    folder = tmp_path / "work"
-    folder.mkdir()
-    shutil.copy(notebook or source_notebook(ASSIGNMENT), folder / f"{ASSIGNMENT}.ipynb")
-    return folder
-
-
-def run_bare(code: str, folder, **env) -> subprocess.CompletedProcess:
-    """Run `code` in the bare interpreter in `folder`, with HOME there and only the variables given."""
-    return subprocess.run([*BARE, "-c", code], cwd=folder, capture_output=True, text=True, timeout=600,
-                          env={"PATH": os.environ["PATH"], "HOME": str(folder), "LANG": "C.UTF-8", **env})
 
 
 def test_the_bare_interpreter_has_nothing_of_the_project(tmp_path):
@@ -62,7 +39,7 @@ def test_the_bare_interpreter_has_nothing_of_the_project(tmp_path):
 def test_the_cell_gets_the_score_from_the_server(served, tmp_path):
     """Does the released cell, with ATTN_GRADE_SERVER and ATTN_GRADE_TOKEN, print the status lines and the score?"""
     server, tokens = served
-    run = run_bare(released_cell(), student_folder(tmp_path), ATTN_GRADE_SERVER=server.url,
+    run = run_bare(released_cell(ASSIGNMENT), student_folder(tmp_path, ASSIGNMENT), ATTN_GRADE_SERVER=server.url,
                    ATTN_GRADE_TOKEN=tokens["carol"])
     assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
     assert "attention_by_hand: 15 / 15" in run.stdout and "sdpa" in run.stdout
@@ -73,7 +50,7 @@ def test_the_cell_gets_the_score_from_the_server(served, tmp_path):
 def test_a_baked_server_and_a_saved_token_need_no_variable(served, tmp_path):
     """Does the cell as `make release SERVER=URL` writes it send with the token of ~/.config/attn-grade/token?"""
     server, tokens = served
-    folder = student_folder(tmp_path)
+    folder = student_folder(tmp_path, ASSIGNMENT)
     (folder / ".config" / "attn-grade").mkdir(parents=True)
     (folder / ".config" / "attn-grade" / "token").write_text(tokens["dave"] + "\n")
     run = run_bare(self_check_source(server.url), folder)
@@ -82,7 +59,7 @@ def test_a_baked_server_and_a_saved_token_need_no_variable(served, tmp_path):
 
 def test_without_server_or_engine_one_bilingual_line(tmp_path):
     """With no server and no engine, is the only output the message saying how to get one or the other?"""
-    run = run_bare(released_cell(), student_folder(tmp_path))
+    run = run_bare(released_cell(ASSIGNMENT), student_folder(tmp_path, ASSIGNMENT))
     assert run.returncode == 0 and run.stderr == ""
     assert run.stdout == say("neither") + "\n" and "ATTN_GRADE_SERVER" in run.stdout and "make demo" in run.stdout
 
@@ -90,16 +67,16 @@ def test_without_server_or_engine_one_bilingual_line(tmp_path):
 def test_server_errors_are_one_sentence(served, tmp_path):
     """A bad token (401), a file that is not a notebook (422) and no server at all: one line each, no traceback."""
     server, tokens = served
-    folder = student_folder(tmp_path)
+    folder = student_folder(tmp_path, ASSIGNMENT)
     cases = {"Unknown or revoked token": dict(ATTN_GRADE_SERVER=server.url, ATTN_GRADE_TOKEN="nope.nope"),
              "Cannot reach the class server": dict(ATTN_GRADE_SERVER=NOTHING_LISTENS,
                                                    ATTN_GRADE_TOKEN=tokens["carol"])}
     for expected, env in cases.items():
-        run = run_bare(released_cell(), folder, **env)
+        run = run_bare(released_cell(ASSIGNMENT), folder, **env)
         assert run.returncode == 0 and "Traceback" not in run.stderr
         assert expected in run.stdout.splitlines()[-1] and " / " in run.stdout.splitlines()[-1], run.stdout
     (folder / f"{ASSIGNMENT}.ipynb").write_text("{not json", encoding="utf-8")
-    run = run_bare(released_cell(), folder, ATTN_GRADE_SERVER=server.url, ATTN_GRADE_TOKEN=tokens["carol"])
+    run = run_bare(released_cell(ASSIGNMENT), folder, ATTN_GRADE_SERVER=server.url, ATTN_GRADE_TOKEN=tokens["carol"])
     assert "not valid JSON" in run.stdout.splitlines()[-1] and "Traceback" not in run.stderr
 
 
@@ -109,8 +86,8 @@ def test_in_a_real_kernel_the_verdict_is_shown_and_the_key_never_imported(served
     server, tokens = served
     monkeypatch.setenv("ATTN_GRADE_SERVER", server.url)
     monkeypatch.setenv("ATTN_GRADE_TOKEN", tokens["carol"])
-    folder = student_folder(tmp_path)
-    runner = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(released_cell()), nbformat.v4.new_code_cell(
+    folder = student_folder(tmp_path, ASSIGNMENT)
+    runner = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(released_cell(ASSIGNMENT)), nbformat.v4.new_code_cell(
         "import sys; print(sorted(m for m in ('assignments', 'autograder') if m in sys.modules))")])
     NotebookClient(runner, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
     shown = [o for o in runner.cells[0].outputs if o.output_type == "display_data"]
@@ -123,7 +100,7 @@ def test_in_a_real_kernel_the_verdict_is_shown_and_the_key_never_imported(served
 def test_attn_grade_check_sends_to_the_server(served, tmp_path):
     """Does `attn-grade check NB --server URL --token T --json` print the server's Result?"""
     server, tokens = served
-    folder = student_folder(tmp_path)
+    folder = student_folder(tmp_path, ASSIGNMENT)
     run = subprocess.run([ATTN_GRADE, "check", str(folder / f"{ASSIGNMENT}.ipynb"), "--server", server.url,
                           "--token", tokens["dave"], "--json", "--html", str(folder / "page.html")],
                          capture_output=True, text=True, timeout=600)

@@ -11,6 +11,8 @@ import sqlite3
 import nbformat
 import pytest
 
+from support.cell import released_cell, run_bare, student_folder
+
 pytestmark = pytest.mark.slow
 BILINGUAL = re.compile(r"^[^\n]*[\u4e00-\u9fff][^\n]* / [A-Z][^\n]*$")
 """One line: Chinese, " / ", English."""
@@ -19,7 +21,7 @@ BILINGUAL = re.compile(r"^[^\n]*[\u4e00-\u9fff][^\n]* / [A-Z][^\n]*$")
 @pytest.fixture(scope="module")
 def served(start_server):
     return start_server("--max-upload-mb", "0.1", "--per-hour", "2", "--cell-timeout", "10", "--call-timeout", "5",
-                        students=("alice", "bob", "carol"))
+                        students=("alice", "bob", "carol", "erin"))
 
 
 def assert_refused(response, status: int, error: str) -> None:
@@ -33,10 +35,10 @@ def unnamed_notebook() -> bytes:
     return nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])).encode()
 
 
-def slow(notebook: bytes) -> bytes:
-    """The notebook with a first cell that takes 3 s, so that it is still being graded a moment later."""
+def slow(notebook: bytes, seconds: int = 3) -> bytes:
+    """The notebook with a first cell that takes `seconds`, so that it is still being graded a moment later."""
     nb = nbformat.reads(notebook.decode(), as_version=4)
-    nb.cells.insert(0, nbformat.v4.new_code_cell("import time\ntime.sleep(3)"))
+    nb.cells.insert(0, nbformat.v4.new_code_cell(f"import time\ntime.sleep({seconds})"))
     return nbformat.writes(nb).encode()
 
 
@@ -124,3 +126,22 @@ def test_roster_tokens_are_shown_once_stored_hashed_and_replaced(served):
     refused = server.roster("add", "../evil")
     assert refused.returncode == 2 and "cannot be a student name" in refused.stderr
 
+
+
+def test_the_self_check_cell_says_too_large_and_busy_in_one_sentence(served, scenario, tmp_path):
+    """Run as a student runs it (a bare interpreter), does the released cell turn the server's 413 and 429 into the
+    server's one bilingual line (with the wait, on the 429), and no traceback?"""
+    server, tokens = served
+    folder = student_folder(tmp_path, "attention_by_hand")
+    saved = folder / "attention_by_hand.ipynb"
+    env = {"ATTN_GRADE_SERVER": server.url, "ATTN_GRADE_TOKEN": tokens["erin"]}
+    original = saved.read_bytes()
+    saved.write_bytes(original + b" " * 110_000)
+    too_large = run_bare(released_cell("attention_by_hand"), folder, **env)
+    saved.write_bytes(original)
+    assert "Traceback" not in too_large.stderr and "0.1 MB limit" in too_large.stdout.splitlines()[-1]
+    in_flight = server.submit(tokens["erin"], slow(scenario("attention_by_hand", "blank").read_bytes(), seconds=8))
+    assert in_flight.status_code == 202
+    busy = run_bare(released_cell("attention_by_hand"), folder, **env).stdout.splitlines()[-1]
+    assert "still being graded" in busy and "try again in" in busy and BILINGUAL.match(busy.split(" (")[0]), busy
+    server.verdict(tokens["erin"], in_flight.json()["id"])
