@@ -22,7 +22,8 @@ MESSAGES = {
     "unknown-assignment": (422, "没有作业 {assignment}（可选：{known}）", "Unknown assignment {assignment} (known: {known})"),
     "which-assignment": (422, "看不出这是哪一份作业，请填写 assignment 字段（可选：{known}）",
                          "Cannot tell which assignment this is; send the `assignment` field (known: {known})"),
-    "bad-lang": (422, "lang（表单字段或 ?lang=）只能是 zh 或 en", "lang (the form field or ?lang=) must be zh or en"),
+    "bad-lang": (422, "lang（表单字段或 ?lang=）只能是 zh 或 en",
+                 "The language (the lang form field or ?lang=) must be zh or en"),
     "in-flight": (429, "你上一份 {assignment} 还在评分，评完后再交", "Your last {assignment} submission is still being "
                   "graded; send again once it is done"),
     "rate-limited": (429, "{assignment} 每小时最多交 {per_hour} 次，请 {retry_after} 秒后再交",
