@@ -96,15 +96,37 @@ def expect_letter(got, quiz) -> None:
         raise CheckFailed(quiz.feedback[letter])
 
 
-def variant_outputs(variants: Mapping[str, Callable], *args, pick: Callable = lambda out: out) -> dict:
-    """Run each buggy variant on the same inputs; keep what `pick` selects from its output (skip variants that fail)."""
-    outputs = {}
-    for mistake, func in variants.items():
-        try:
-            outputs[mistake] = pick(func(*args))
-        except Exception:  # a buggy variant may legitimately fail on some inputs
-            continue
-    return outputs
+def variant_outputs(variants: Mapping[str, Callable], *args, pick: Callable = lambda out: out) -> Mapping:
+    """Each buggy variant's output on the same inputs (what `pick` selects; variants that fail are left out), run
+    only when first read: a check that passes never diagnoses, so it never pays for them."""
+    return _VariantOutputs(variants, args, pick)
+
+
+class _VariantOutputs(Mapping):
+    """`variant_outputs`' mapping: mistake id → output, computed on first use (the inputs are the grader's own)."""
+
+    def __init__(self, variants: Mapping[str, Callable], args: tuple, pick: Callable):
+        self._variants, self._args, self._pick = variants, args, pick
+        self._outputs: dict | None = None
+
+    def _computed(self) -> dict:
+        if self._outputs is None:
+            self._outputs = {}
+            for mistake, func in self._variants.items():
+                try:
+                    self._outputs[mistake] = self._pick(func(*self._args))
+                except Exception:  # a buggy variant may legitimately fail on some inputs
+                    continue
+        return self._outputs
+
+    def __getitem__(self, mistake: str):
+        return self._computed()[mistake]
+
+    def __iter__(self):
+        return iter(self._computed())
+
+    def __len__(self) -> int:
+        return len(self._computed())
 
 
 def expect_own_attention(student, name: str, *args) -> None:
