@@ -3,7 +3,8 @@
 Started as `python zygote.py` in the same bubblewrap sandbox as a cold runner (plus `--as-pid-1`), it imports
 what the notebooks import and loads the pretrained model once, then answers its grader on the Unix socket at fd 0,
 one JSON message per datagram:
-    spawn  (a socket attached)  fork a child that becomes runner.py's main() on that socket
+    spawn  (a socket attached)  fork a child that becomes runner.py's main() on that socket; the reply carries a
+                                pidfd of the child (readable once it has exited), where the kernel has them
     poll                        the child's exit status, or null while it runs
     reset                       SIGKILL every other process of the pid namespace, restore the writable file systems
     stats                       peak memory of the zygote and of its children
@@ -50,6 +51,8 @@ class Zygote:
         self.torch_seed = 0
         self.child = 0
         self.statuses: dict[int, int] = {}
+        self.outgoing: list[int] = []
+        """Descriptors to pass with the next reply (then closed here)."""
 
     def warm_up(self) -> None:
         """Import what the notebooks import and load the model, so that no child pays for it again."""
@@ -107,6 +110,7 @@ class Zygote:
             finally:
                 os._exit(70)
         os.close(channel)
+        self.outgoing = _exit_watch(pid)
         return pid
 
     def become_runner(self, channel: int, limits: dict) -> None:
@@ -190,6 +194,14 @@ def fresh_random_state(torch_seed: int) -> None:
             reseed(sys.modules[name])
 
 
+def _exit_watch(pid: int) -> list[int]:
+    """A pidfd of the child for the grader, so that it sees the child end without asking; none without pidfd_open."""
+    try:
+        return [os.pidfd_open(pid)]
+    except (OSError, AttributeError):
+        return []
+
+
 def _as_bwrap_status(status: int) -> int:
     """A wait status as bwrap reports its child's: the exit code, or 128 + the signal that killed it."""
     return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
@@ -236,7 +248,10 @@ def main() -> None:
             reply = zygote.handle(json.loads(data), fds)
         except (ValueError, TypeError, AttributeError) as exc:
             reply = {"ok": False, "message": f"bad request: {exc}"[:300]}
-        control.send(json.dumps(reply).encode())
+        socket.send_fds(control, [json.dumps(reply).encode()], zygote.outgoing)
+        for fd in zygote.outgoing:
+            os.close(fd)
+        zygote.outgoing = []
         if reply.get("clean") is False:
             return  # tainted: the grader starts a new zygote
 
