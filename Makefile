@@ -25,8 +25,9 @@ system:
 demo: $(BIN)/.installed system
 	$(BIN)/python -m autograder.demo
 
+# Two test processes, one per core, each taking whole modules (their shared servers and classes stay together).
 test: $(BIN)/.installed system
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 # Quick loop while developing: skip the slow (kernel / sandbox / model) tests.
 test-fast: $(BIN)/.installed
