@@ -1,6 +1,7 @@
 """Do the instructor notebooks run, and is the committed release current and free of answers?"""
 from __future__ import annotations
 
+import base64
 import re
 
 import nbformat
@@ -14,6 +15,7 @@ from autograder.submission import SELF_CHECK_ID
 from support.notebooks import release_notebook, source_notebook
 
 SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
+SHOW_CALL = re.compile(r"^\s*show\(", re.M)
 
 
 def _solution_regions(assignment: str) -> list[str]:
@@ -24,7 +26,8 @@ def _solution_regions(assignment: str) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENT_IDS)
 def test_source_notebook_runs_offline_in_a_real_kernel(assignment, tmp_path):
-    """Does every instructor notebook run top to bottom in a Jupyter kernel with no network and no error?
+    """Does every instructor notebook run top to bottom in a Jupyter kernel with no network and no error, showing
+    its figures as PNGs?
 
     The self-check cell is left out: it grades the saved file (tests/test_selfcheck.py covers it)."""
     nb = nbformat.read(source_notebook(assignment), as_version=4)
@@ -32,6 +35,10 @@ def test_source_notebook_runs_offline_in_a_real_kernel(assignment, tmp_path):
     NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
+    for cell in (c for c in nb.cells if c.cell_type == "code" and SHOW_CALL.search(c.source)):  # what a learner sees
+        pictures = [o.data for o in cell.outputs if o.output_type == "display_data" and "image/png" in o.data]
+        assert pictures and all(base64.b64decode(p["image/png"]).startswith(b"\x89PNG") for p in pictures)
+        assert all(p["text/plain"].startswith("<Figure size") for p in pictures)
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENT_IDS)
