@@ -15,8 +15,9 @@ def diagnose(got: torch.Tensor, want: torch.Tensor, variants: Mapping[str, objec
         got, want: the student's and the key's float64 values on the same input.
         variants: mistake id → that buggy variant's output on the same input.
         context: what the value is, for signatures: {"kind": "weights", "scores": unmasked scaled scores,
-            "d_k": int, "causal": bool, "padding": bool [..., Lk] or None} or {"kind": "entropy", "L": int}
-            or {"kind": "distribution", "raw": tensor}.
+            "d_k": int, "causal": bool, "padding": bool [..., Lk] or None, "mask": bool broadcastable to the weights
+            (True = may attend) or None} or {"kind": "entropy", "L": int} or {"kind": "distribution", "raw": tensor,
+            "d_k": int}.
     Returns:
         Matching variant ids first; signature ids when no single variant matches (combined bugs).
     """
@@ -36,8 +37,8 @@ def diagnose(got: torch.Tensor, want: torch.Tensor, variants: Mapping[str, objec
 def weight_signatures(weights: torch.Tensor, context: Mapping) -> list[str]:
     """Signatures in attention weights `[..., Lq, Lk]` that survive combinations of bugs.
 
-    With "causal" and/or "padding" ([..., Lk], True = real key) in `context`, the rows that have no allowed key
-    are judged on their own (they must be all zero) and every other signature looks only at the other rows.
+    With "causal", "padding" ([..., Lk], True = real key) and/or "mask" in `context`, the rows that have no allowed
+    key are judged on their own (they must be all zero) and every other signature looks only at the other rows.
     """
     found = []
     allowed = _allowed_keys(weights.shape, context)
@@ -57,6 +58,8 @@ def weight_signatures(weights: torch.Tensor, context: Mapping) -> list[str]:
         found.append("softmax-wrong-dim")
     if context.get("causal"):
         found += _causal_signatures(w, allowed, rows_normalised="softmax-wrong-dim" not in found)
+    elif context.get("mask") is not None and allowed is not None:
+        found += _mask_signatures(w, allowed, rows_normalised="softmax-wrong-dim" not in found)
     if context.get("padding") is not None and "mask-filled-with-zero" not in found:
         found += _padding_signatures(w, context["padding"])
     scores = context.get("scores")
@@ -71,13 +74,15 @@ def _all_one(sums: torch.Tensor) -> bool:
 
 def _allowed_keys(shape: torch.Size, context: Mapping) -> torch.Tensor | None:
     """Bool [..., Lq, Lk]: where the right mask lets a query attend (None when the context names no mask)."""
-    padding = context.get("padding")
-    if not context.get("causal") and padding is None:
+    padding, mask = context.get("padding"), context.get("mask")
+    if not context.get("causal") and padding is None and mask is None:
         return None
     allowed = torch.ones(shape[-2], shape[-1], dtype=torch.bool)
     if context.get("causal"):
         allowed = torch.tril(allowed)
     try:
+        if mask is not None:
+            allowed = allowed & torch.as_tensor(mask).bool()
         if padding is not None:
             allowed = allowed & torch.as_tensor(padding).bool()[..., None, :]
         return allowed.expand(shape)
@@ -119,6 +124,25 @@ def _causal_signatures(w: torch.Tensor, allowed: torch.Tensor | None, rows_norma
     if rows_normalised and (rows < 1 - 1e-3).any():
         return ["mask-after-softmax"]
     return []
+
+
+def _mask_signatures(w: torch.Tensor, allowed: torch.Tensor, rows_normalised: bool = True) -> list[str]:
+    """Which bug of a given mask the weights show, judged on the keys it allows (`allowed`, the weights' shape).
+
+    Rows spread evenly over every key are left out, as in `_causal_signatures` (an inverted mask filled with -1e9
+    that blocks a whole row)."""
+    if w.shape[-1] > 2:
+        w = w.masked_fill(((w.amax(-1) - w.amin(-1)).abs() < 1e-9)[..., None], 0.0)
+    on_blocked, on_allowed = (w.abs() * ~allowed).sum().item(), (w.abs() * allowed).sum().item()
+    if on_blocked > 1e-6 and on_allowed <= 1e-6:
+        return ["mask-inverted"]
+    if on_blocked > 1e-6:  # zero-filled scores give every blocked key of a row the same weight e^0 / Z
+        several = (~allowed).sum(-1) >= 2
+        spread = torch.where(allowed, -math.inf, w).amax(-1) - torch.where(allowed, math.inf, w).amin(-1)
+        return ["mask-filled-with-zero"] if bool(several.any()) and bool((spread[several] < 1e-9).all()) else []
+    rows = w.sum(-1)
+    rows = rows[rows > 1e-6]
+    return ["mask-after-softmax"] if rows_normalised and bool((rows < 1 - 1e-3).any()) else []
 
 
 def _padding_signatures(w: torch.Tensor, padding: torch.Tensor) -> list[str]:
@@ -181,12 +205,11 @@ def entropy_signatures(got: torch.Tensor, want: torch.Tensor, L: int) -> list[st
 
 
 def distribution_signatures(got: torch.Tensor, raw: torch.Tensor, d_k: int) -> list[str]:
-    """For a softmax over raw dot products: s/Σs instead of a softmax, or the √d_k scale forgotten."""
-    if torch.allclose(got, raw / raw.sum(-1, keepdim=True), atol=2e-3):
-        return ["not-a-softmax"]
-    if torch.allclose(got, torch.softmax(raw, -1), atol=2e-3):
-        return ["missing-scale"]
-    return []
+    """For a softmax over raw dot products: s/Σs instead of a softmax, or the scale √d_k forgotten or taken as d_k."""
+    candidates = (("not-a-softmax", raw / raw.sum(-1, keepdim=True)), ("missing-scale", torch.softmax(raw, -1)),
+                  ("scale-by-dk", torch.softmax(raw / d_k, -1)))
+    return [mistake for mistake, value in candidates if got.shape == value.shape
+            and torch.allclose(got, value.to(got.dtype), atol=2e-3)][:1]
 
 
 def _close(got: torch.Tensor, variant, atol: float, rtol: float) -> bool:

@@ -6,7 +6,7 @@ import torch
 from assignments import masked_attention as key_module
 from assignments.quiz import Text
 from autograder.graders.carried import own_helpers_called
-from autograder.graders.checks import as_tensor, expect_close, expect_pair, variant_outputs
+from autograder.graders.checks import as_tensor, expect_close, expect_float64_precision, expect_pair, variant_outputs
 from autograder.graders.diagnosis import diagnose
 from autograder.graders.framework import CarriedForward, CheckFailed
 from autograder.graders import texts, tolerances
@@ -85,8 +85,9 @@ def _same(got, want: torch.Tensor) -> bool:
                                                            **tolerances.FLOAT32))
 
 
-def check_attention(student, key, evidence, Q, K, V, pad=None, *, question_id: str, what: str):
-    """Compare the student's weights and output with the key's on one input; returns them as float64.
+def check_attention(student, key, evidence, Q, K, V, pad=None, *, question_id: str, what: str, dtype: bool = False):
+    """Compare the student's weights and output with the key's on one input (at float32 precision); returns them as
+    float64. With `dtype`, this is the question's check of the inputs' dtype: both keep it, at its precision.
 
     The student's weights are kept in `evidence`, to be drawn beside the allowed pattern."""
     args = (Q, K, V) if pad is None else (Q, K, V, pad)
@@ -95,18 +96,20 @@ def check_attention(student, key, evidence, Q, K, V, pad=None, *, question_id: s
                   what=f"weights ({what})")
     want_out, want_w = key.masked_self_attention(*args)
     variants = variants_for(question_id)
-    tol = tolerances.for_dtype(Q.dtype)
     try:
-        w = expect_close(weights, want_w, f"weights ({what})", **tol, context=weights_context(key, Q, K, pad),
+        w = expect_close(weights, want_w, f"weights ({what})", **tolerances.FLOAT32,
+                         context=weights_context(key, Q, K, pad),
                          variants=variant_outputs(variants, *args, pick=lambda r: r[1]))
-        o = expect_close(out, want_out, f"output ({what})", **tol,
+        o = expect_close(out, want_out, f"output ({what})", **tolerances.FLOAT32,
                          variants=variant_outputs(variants, *args, pick=lambda r: r[0]))
     except CheckFailed:
         carried_forward(student, key, args, out, weights)
         raise
-    for value, name in ((out, "output"), (weights, "weights")):
-        if isinstance(value, torch.Tensor) and value.dtype != Q.dtype:
-            raise CheckFailed(texts.DTYPE_CHANGED.format(name=name, what=what), ["wrong-type"])
+    if dtype:
+        for value, name in ((out, "output"), (weights, "weights")):
+            if isinstance(value, torch.Tensor) and value.dtype != Q.dtype:
+                raise CheckFailed(texts.DTYPE_CHANGED.format(name=name, what=what), ["wrong-type"])
+        expect_float64_precision([(weights, want_w), (out, want_out)], Q.dtype, what)
     return o, w
 
 

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from assignments import attention_by_hand as key_module
-from autograder.graders.checks import expect_close, expect_letter, expect_own_attention, expect_pair, variant_outputs
+from autograder.graders.checks import (
+    expect_close, expect_float64_precision, expect_letter, expect_own_attention, expect_pair, variant_outputs)
 from autograder.graders.framework import CheckFailed, question
 from autograder.graders.gates import expect_attention, expect_some_valid
 from autograder.graders import texts, tolerances
@@ -63,21 +64,26 @@ def _inputs(shape_q, shape_k, dv, dtype, seed):
     return Q, K, V
 
 
-def _check_sdpa(student, key, Q, K, V, mask=None, *, what: str, evidence=None):
-    """Compare the student's output and weights with the key's; with `evidence`, keep their weights to draw."""
+def _check_sdpa(student, key, Q, K, V, mask=None, *, what: str, evidence=None, dtype: bool = False):
+    """Compare the student's output and weights with the key's (at float32 precision); with `evidence`, keep their
+    weights to draw; with `dtype`, this is the check of the inputs' dtype: the output keeps it, at its precision."""
     args = (Q, K, V) if mask is None else (Q, K, V, mask)
     out, weights = expect_pair(student.call(SDPA, *args), f"`{SDPA}`")
     if evidence is not None:
         evidence.keep("sdpa", "weights", weights, allowed=mask != 0, what=f"weights ({what})")
     want_out, want_w = key.scaled_dot_product_attention(*args)
-    tol = tolerances.for_dtype(Q.dtype)
     variants = key.VARIANTS["sdpa"]
-    context = {"kind": "weights", "scores": key.attention_scores(Q, K).to(torch.float64), "d_k": Q.shape[-1]}
-    expect_close(weights, want_w, f"weights ({what})", **tol, context=context,
+    context = {"kind": "weights", "scores": key.attention_scores(Q, K).to(torch.float64), "d_k": Q.shape[-1],
+               "mask": None if mask is None else mask != 0}
+    expect_close(weights, want_w, f"weights ({what})", **tolerances.FLOAT32, context=context,
                  variants=variant_outputs(variants, *args, pick=lambda r: r[1]))
-    expect_close(out, want_out, f"output ({what})", **tol, variants=variant_outputs(variants, *args, pick=lambda r: r[0]))
+    expect_close(out, want_out, f"output ({what})", **tolerances.FLOAT32,
+                 variants=variant_outputs(variants, *args, pick=lambda r: r[0]))
+    if not dtype:
+        return
     if isinstance(out, torch.Tensor) and out.dtype != Q.dtype:
         raise CheckFailed(texts.OUTPUT_DTYPE_CHANGED.format(what=what), ["wrong-type"])
+    expect_float64_precision([(weights, want_w), (out, want_out)], Q.dtype, what)
 
 
 @question("sdpa", gate=True)
@@ -99,14 +105,15 @@ def test_sdpa_answers_are_attention(student, key):
 def test_sdpa_seed_shape_float32(student, key):
     """The seed's shape [batch, heads, L, d_k] in float32.
     中文: 教程中的形状 [batch, heads, L, d_k],float32。"""
-    _check_sdpa(student, key, *_inputs((2, 3, 5, 8), (2, 3, 5, 8), 8, torch.float32, 1), what="4-D float32")
+    _check_sdpa(student, key, *_inputs((2, 3, 5, 8), (2, 3, 5, 8), 8, torch.float32, 1), what="4-D float32",
+                dtype=True)
 
 
 @question("sdpa")
 def test_sdpa_2d_float64(student, key):
     """Plain 2-D inputs in float64.
     中文: 普通的二维输入,float64。"""
-    _check_sdpa(student, key, *_inputs((4, 6), (4, 6), 3, torch.float64, 2), what="2-D float64")
+    _check_sdpa(student, key, *_inputs((4, 6), (4, 6), 3, torch.float64, 2), what="2-D float64", dtype=True)
 
 
 @question("sdpa")

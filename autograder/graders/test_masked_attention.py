@@ -77,14 +77,16 @@ def test_msa_answers_are_attention(student, key):
 def test_msa_seed_shape_float32(student, key, evidence):
     """[batch, heads, L, d_k] inputs in float32 match the key.
     中文: float32 的 [batch, heads, L, d_k] 输入,结果与参考答案一致。"""
-    check_attention(student, key, evidence, *qkv((2, 3), 5, 8, 8, torch.float32, 11), question_id=MSA, what="4-D float32")
+    check_attention(student, key, evidence, *qkv((2, 3), 5, 8, 8, torch.float32, 11), question_id=MSA,
+                    what="4-D float32", dtype=True)
 
 
 @question(MSA)
 def test_msa_2d_float64(student, key, evidence):
     """Plain [L, d] inputs in float64, with d_v ≠ d_k.
     中文: 普通的 [L, d] 输入,float64,且 d_v ≠ d_k。"""
-    check_attention(student, key, evidence, *qkv((), 6, 4, 3, torch.float64, 12), question_id=MSA, what="2-D float64")
+    check_attention(student, key, evidence, *qkv((), 6, 4, 3, torch.float64, 12), question_id=MSA,
+                    what="2-D float64", dtype=True)
 
 
 @question(MSA)
@@ -176,7 +178,7 @@ def test_padding_left_padded_batch_float32(student, key, evidence):
     """A left-padded batch: [B, L, d] inputs, padding_mask [B, L].
     中文: 左侧 padding 的一批句子:输入为 [B, L, d],padding_mask 为 [B, L]。"""
     check_attention(student, key, evidence, *qkv((3,), 6, 8, 4, torch.float32, 21), padding(LEFT_PADDED),
-           question_id="padding_mask", what="padding [B, L]")
+           question_id="padding_mask", what="padding [B, L]", dtype=True)
 
 
 @question("padding_mask")
@@ -185,7 +187,7 @@ def test_padding_with_heads_float64(student, key, evidence):
     中文: [B, H, L, d] 输入配 [B, 1, L] 的 padding_mask(在各个头上广播),float64。"""
     pad = padding([[False, True, True, True, True], [False, False, False, True, True]], (2, 1, 5))
     check_attention(student, key, evidence, *qkv((2, 3), 5, 4, 4, torch.float64, 22), pad, question_id="padding_mask",
-           what="padding [B, 1, L]")
+           what="padding [B, 1, L]", dtype=True)
 
 
 @question("padding_mask")
