@@ -1,6 +1,7 @@
-"""Does every answer of the corpus (tests/graders/corpus_answers.py), written the ways people write attention, get the
-verdict a human grader would give: full marks in any reasonable style, 0 for answers that are not results, one bug
-charged once (error carried forward), and the mistake named?
+"""Does every answer of the corpus (tests/graders/corpus_answers.py, and corpus_public.py / corpus_public_bert.py:
+code adapted from public repositories), written the ways people write attention, get the verdict a human grader
+would give: full marks in any reasonable style, 0 for answers that are not results, one bug charged once (error
+carried forward, a dtype or float64 precision lost in one check), and the mistake named?
 
 Each notebook is graded once (warm, module-scoped); each verdict is one test.
 """
@@ -9,11 +10,16 @@ from __future__ import annotations
 import pytest
 
 import corpus_answers as A
+import corpus_public as P
+import corpus_public_bert as PB
 from autograder.check import check
 from support.notebooks import make_submission, source_notebook
 
 pytestmark = pytest.mark.slow
 
+SDPA = "answer_scaled_dot_product_attention"
+SDPA_WEIGHT, MSA_WEIGHT, PADDING_WEIGHT = 10.5, 9.0, 6.0
+"""The checks' total weight of sdpa, masked_self_attention and padding_mask: one failed check costs its share."""
 NOTEBOOKS = {  # name: (assignment, answer cells by grade_id)
     "einsum-numpy": ("attention_by_hand", {"answer_scaled_dot_product_attention": A.EINSUM_SDPA, **A.NUMPY_BY_HAND}),
     "baddbmm-tuples": ("attention_by_hand", {"answer_scaled_dot_product_attention": A.BADDBMM_SDPA,
@@ -36,6 +42,21 @@ NOTEBOOKS = {  # name: (assignment, answer cells by grade_id)
                                          "answer_masked_self_attention": A.BMM_ONLY_MSA}),
     "numpy-bert": ("bert_heads", A.NUMPY_BERT),
     "buggy-helpers": ("bert_heads", A.BUGGY_HELPERS_BERT),
+    "hf-eager-math-exp": ("attention_by_hand", {SDPA: P.HF_EAGER_SDPA, **P.MATH_EXP_BY_HAND}),
+    "numpy-columns": ("attention_by_hand", {SDPA: P.NUMPY_SDPA, **P.COLUMNS_BY_HAND}),
+    "loops-over-dk": ("attention_by_hand", {SDPA: P.LOOPS_SDPA, **P.OVER_DK_BY_HAND}),
+    "d2l-class-code": ("attention_by_hand", {SDPA: P.D2L_CLASS_SDPA, **P.CODE_BY_HAND}),
+    "after-softmax": ("attention_by_hand", {SDPA: P.AFTER_SOFTMAX_SDPA}),
+    "inverted-inf": ("attention_by_hand", {SDPA: P.INVERTED_INF_SDPA}),
+    "gpt2-where": ("masked_attention", {"answer_causal_mask": P.TRIL_INPLACE_CAUSAL,
+                                        "answer_masked_self_attention": P.GPT2_WHERE_MSA}),
+    "blocked-xtransformers": ("masked_attention", {"answer_causal_mask": P.BLOCKED_CAUSAL,
+                                                   "answer_masked_self_attention": P.XTRANSFORMERS_MSA}),
+    "llama": ("masked_attention", {"answer_causal_mask": P.LLAMA_CAUSAL, "answer_masked_self_attention": P.LLAMA_MSA}),
+    "bertviz-categorical": ("bert_heads", PB.BERTVIZ_BERT),
+    "scipy-pcolormesh": ("bert_heads", PB.SCIPY_BERT),
+    "swapped-current-figure": ("bert_heads", PB.SWAPPED_HELPERS_BERT),
+    "smoothed-arrays": ("bert_heads", PB.SMOOTHED_ARRAYS_BERT),
 }
 PARTIAL = "partial"
 """More than 0, less than the question's points."""
@@ -87,8 +108,51 @@ VERDICTS = [  # (notebook, question, score, mistake ids that must be named, word
     ("buggy-helpers", "classify_head", 2, [], "`head_entropy`, `offset_attention`, `token_attention`"),
     ("buggy-helpers", "find_head", 0, [], "this question scores 0"),
     ("buggy-helpers", "plot_attention", PARTIAL, ["plot-transposed"], ""),
+    # a softmax in float32 (Transformers' eager attention) costs the float64 check only
+    ("hf-eager-math-exp", "sdpa", 5 * (SDPA_WEIGHT - 1) / SDPA_WEIGHT, [], "only as precise as float32"),
+    ("hf-eager-math-exp", "by_hand_weights", 1, [], ""),
+    ("hf-eager-math-exp", "by_hand_output", 1, [], ""),
+    ("hf-eager-math-exp", "love_example", 2, [], ""),  # an np.float32 array
+    # np.sqrt's float64 scalar makes a float32 answer float64: the float32 check only
+    ("numpy-columns", "sdpa", 5 * (SDPA_WEIGHT - 2) / SDPA_WEIGHT, ["wrong-type"], "keep the input's dtype"),
+    ("numpy-columns", "by_hand_scores", 1, [], ""),
+    ("numpy-columns", "by_hand_weights", 0, ["softmax-wrong-dim"], ""),
+    ("numpy-columns", "by_hand_output", 0, ["softmax-wrong-dim"], ""),
+    ("numpy-columns", "love_example", 0, ["scale-by-dk"], ""),
+    # torch.tensor(python floats) is float32 whatever the inputs: the float64 check only
+    ("loops-over-dk", "sdpa", 5 * (SDPA_WEIGHT - 1) / SDPA_WEIGHT, ["wrong-type"], "keep the input's dtype"),
+    ("loops-over-dk", "by_hand_scores", 0, ["scale-by-dk"], ""),
+    ("loops-over-dk", "by_hand_weights", 0, ["scale-by-dk"], ""),
+    ("loops-over-dk", "by_hand_output", 0, ["scale-by-dk"], ""),
+    ("d2l-class-code", "sdpa", 5, [], ""),
+    ("d2l-class-code", "by_hand_scores", 1, [], ""),
+    ("d2l-class-code", "by_hand_weights", 1, [], ""),
+    ("d2l-class-code", "by_hand_output", 1, [], ""),
+    ("d2l-class-code", "love_example", 2, [], ""),
+    ("after-softmax", "sdpa", 5 * (SDPA_WEIGHT - 4) / SDPA_WEIGHT, ["mask-after-softmax"], ""),  # the 2 mask checks
+    ("inverted-inf", "sdpa", 5 * (SDPA_WEIGHT - 4) / SDPA_WEIGHT, ["mask-inverted"], ""),
+    ("gpt2-where", "causal_mask", 2, [], ""),
+    ("gpt2-where", "masked_self_attention", 5, [], ""),
+    ("gpt2-where", "padding_mask", 3, [], ""),
+    ("blocked-xtransformers", "causal_mask", 0.25, ["mask-inverted"], ""),  # True on the future: only its dtype is right
+    ("blocked-xtransformers", "masked_self_attention", 5, [], ""),
+    ("blocked-xtransformers", "padding_mask", 3, [], ""),
+    ("llama", "causal_mask", 2, [], ""),
+    ("llama", "masked_self_attention", 5 * (MSA_WEIGHT - 1) / MSA_WEIGHT, [], "only as precise as float32"),
+    ("llama", "padding_mask", 3 * (PADDING_WEIGHT - 1) / PADDING_WEIGHT, [], "only as precise as float32"),
+    *[(name, q, 2, [], "") for name in ("bertviz-categorical", "scipy-pcolormesh", "smoothed-arrays")
+      for q in ("get_attentions", "head_entropy", "token_attention", "offset_attention", "classify_head", "find_head",
+                "plot_attention")],
+    ("swapped-current-figure", "get_attentions", 2, [], ""),
+    ("swapped-current-figure", "head_entropy", PARTIAL, ["entropy-summed-over-queries"], ""),  # L = 1 is right
+    ("swapped-current-figure", "token_attention", 0, ["query-key-swapped"], "same number for every head"),
+    ("swapped-current-figure", "offset_attention", 2, [], ""),
+    ("swapped-current-figure", "classify_head", 2, [], "`head_entropy`, `token_attention`"),
+    ("swapped-current-figure", "find_head", PARTIAL, ["query-key-swapped"], ""),  # absent tokens raise, as they must
+    ("swapped-current-figure", "plot_attention", 2, [], ""),  # each call's heatmap drawn on top of the last
 ]
-NOT_MISTAKES = {("annotated-inverted", "masked_self_attention"): "no-tril"}
+NOT_MISTAKES = {("annotated-inverted", "masked_self_attention"): "no-tril",
+               ("inverted-inf", "sdpa"): "nan-on-fully-masked-row"}  # its NaN row comes from the inverted mask
 """Mistake ids a verdict must not name (the issue's wrong diagnoses)."""
 
 
@@ -113,7 +177,7 @@ def test_verdict(graded, notebook, question, score, mistakes, mentions):
     if score == PARTIAL:
         assert 0 < q.score < q.max_score, shown
     else:
-        assert q.score == pytest.approx(score), shown
+        assert q.score == pytest.approx(score, abs=1e-4), shown  # scores are rounded to 4 decimals
     assert set(mistakes) <= set(q.mistakes), shown
     assert NOT_MISTAKES.get((notebook, question)) not in q.mistakes, shown
     assert mentions in q.feedback, shown
