@@ -56,10 +56,11 @@ def weight_signatures(weights: torch.Tensor, context: Mapping) -> list[str]:
         cols = cols[allowed.any(dim=-2)]                                   # keys some query may attend
     if not _all_one(rows) and _all_one(cols):
         found.append("softmax-wrong-dim")
+    after = "softmax-wrong-dim" not in found and _zeroed_after_softmax(w, allowed, context)
     if context.get("causal"):
-        found += _causal_signatures(w, allowed, rows_normalised="softmax-wrong-dim" not in found)
+        found += _causal_signatures(w, allowed, after)
     elif context.get("mask") is not None and allowed is not None:
-        found += _mask_signatures(w, allowed, rows_normalised="softmax-wrong-dim" not in found)
+        found += _mask_signatures(w, allowed, after)
     if context.get("padding") is not None and "mask-filled-with-zero" not in found:
         found += _padding_signatures(w, context["padding"])
     scores = context.get("scores")
@@ -100,7 +101,24 @@ def _mishandled_empty_rows(rows: torch.Tensor) -> bool:
     return bool((uniform & (rows.abs().amax(-1) > 1e-12)).any())
 
 
-def _causal_signatures(w: torch.Tensor, allowed: torch.Tensor | None, rows_normalised: bool = True) -> list[str]:
+def _zeroed_after_softmax(w: torch.Tensor, allowed: torch.Tensor | None, context: Mapping) -> bool:
+    """Do rows sum to less than 1 because the blocked keys' weights were zeroed after a softmax over every key?
+
+    Then each row sums to its allowed keys' share of that softmax (at the scale the student used: √d_k, none or
+    d_k); weights merely scaled after the softmax (softmax(QKᵀ) / √d_k) fall short of 1 by another amount."""
+    rows = w.sum(-1)
+    live = rows > 1e-6                                                 # rows with no allowed key: judged apart
+    if not bool((rows[live] < 1 - 1e-3).any()):
+        return False
+    scores, d_k = context.get("scores"), context.get("d_k", 1)
+    if allowed is None or scores is None or scores.shape != w.shape:
+        return True
+    factors = (1.0, math.sqrt(d_k), 1 / math.sqrt(d_k))                # right, missing-scale, scale-by-dk
+    shares = ((torch.softmax(scores * factor, -1) * allowed).sum(-1)[live] for factor in factors)
+    return any(bool(torch.allclose(rows[live], share, atol=1e-3)) for share in shares)
+
+
+def _causal_signatures(w: torch.Tensor, allowed: torch.Tensor | None, after_softmax: bool = False) -> list[str]:
     """Which causal-mask bug the weights show, judged on the keys the right mask allows (`allowed`).
 
     Rows spread evenly over every key are left out (their own mask blocked all their keys, e.g. the last row of an
@@ -119,14 +137,10 @@ def _causal_signatures(w: torch.Tensor, allowed: torch.Tensor | None, rows_norma
     if future > 1e-6:  # zero-filled scores give every future key of a row the same weight e^0 / Z
         spread = (torch.where(upper, w, -math.inf).amax(-1) - torch.where(upper, w, math.inf).amin(-1))[..., :L - 2]
         return ["mask-filled-with-zero"] if L > 2 and bool((spread.abs() < 1e-9).all()) else ["no-tril"]
-    rows = w.sum(-1)
-    rows = rows[rows > 1e-6]  # rows with no allowed key are judged on their own
-    if rows_normalised and (rows < 1 - 1e-3).any():
-        return ["mask-after-softmax"]
-    return []
+    return ["mask-after-softmax"] if after_softmax else []
 
 
-def _mask_signatures(w: torch.Tensor, allowed: torch.Tensor, rows_normalised: bool = True) -> list[str]:
+def _mask_signatures(w: torch.Tensor, allowed: torch.Tensor, after_softmax: bool = False) -> list[str]:
     """Which bug of a given mask the weights show, judged on the keys it allows (`allowed`, the weights' shape).
 
     Rows spread evenly over every key are left out, as in `_causal_signatures` (an inverted mask filled with -1e9
@@ -140,9 +154,7 @@ def _mask_signatures(w: torch.Tensor, allowed: torch.Tensor, rows_normalised: bo
         several = (~allowed).sum(-1) >= 2
         spread = torch.where(allowed, -math.inf, w).amax(-1) - torch.where(allowed, math.inf, w).amin(-1)
         return ["mask-filled-with-zero"] if bool(several.any()) and bool((spread[several] < 1e-9).all()) else []
-    rows = w.sum(-1)
-    rows = rows[rows > 1e-6]
-    return ["mask-after-softmax"] if rows_normalised and bool((rows < 1 - 1e-3).any()) else []
+    return ["mask-after-softmax"] if after_softmax else []
 
 
 def _padding_signatures(w: torch.Tensor, padding: torch.Tensor) -> list[str]:
@@ -205,7 +217,7 @@ def entropy_signatures(got: torch.Tensor, want: torch.Tensor, L: int) -> list[st
 
 
 def distribution_signatures(got: torch.Tensor, raw: torch.Tensor, d_k: int) -> list[str]:
-    """For a softmax over raw dot products: s/Σs instead of a softmax, or the scale √d_k forgotten or taken as d_k."""
+    """For a softmax over raw dot products: s/Σs instead of a softmax, or the scale √d_k forgotten or made d_k."""
     candidates = (("not-a-softmax", raw / raw.sum(-1, keepdim=True)), ("missing-scale", torch.softmax(raw, -1)),
                   ("scale-by-dk", torch.softmax(raw / d_k, -1)))
     return [mistake for mistake, value in candidates if got.shape == value.shape

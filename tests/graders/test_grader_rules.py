@@ -42,6 +42,19 @@ def test_a_given_masks_bug_is_named_from_the_weights_alone(mistake, mask_name):
     assert weight_signatures(key.scaled_dot_product_attention(Q, K, V, keep)[1], context) == []
 
 
+@pytest.mark.parametrize("mask_name", ["padding", "causal"])
+def test_weights_scaled_after_the_softmax_are_not_masked_after_it(mask_name):
+    """Are weights masked first but scaled after the softmax (softmax(QKᵀ) / √d_k: rows short of 1 too) named
+    missing-scale, not mask-after-softmax?"""
+    keep = (PADDING if mask_name == "padding" else CAUSAL) != 0
+    raw = SCORES * math.sqrt(8)
+    weights = torch.softmax(raw.masked_fill(~keep, -1e9), -1) / math.sqrt(8)
+    found = weight_signatures(weights, {"kind": "weights", "scores": SCORES, "d_k": 8, "mask": keep})
+    assert found == ["missing-scale"], found
+    causal = {"kind": "weights", "scores": SCORES, "d_k": 8, "causal": True, "padding": None}
+    assert "mask-after-softmax" not in weight_signatures(torch.softmax(raw.masked_fill(~CAUSAL, -1e9), -1) / 3, causal)
+
+
 def test_the_love_row_divided_by_d_k_is_named():
     """Is the "爱" row's softmax of QKᵀ/d_k (not /√d_k) named scale-by-dk, and the right row nothing?"""
     raw = key.LOVE_QK
