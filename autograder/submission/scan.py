@@ -242,10 +242,10 @@ def _literal(node: ast.AST) -> bool:
 
 
 def _parse(source: str) -> ast.Module | None:
-    """A cell's source as the runner runs it (IPython magics and shell lines skipped); None if it cannot parse."""
-    lines = ("pass  # " + line if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+    """A cell's source (plain Python: its IPython syntax is translated when the notebook is read); None if it
+    cannot parse."""
     try:
-        return ast.parse("\n".join(lines))
+        return ast.parse(source)
     except (SyntaxError, ValueError):
         return None
 
