@@ -184,6 +184,16 @@ def test_verdict(graded, notebook, question, score, mistakes, mentions):
     assert not [e for e in result.errors if e.kind == "grader-error"], result.errors
 
 
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_a_bug_costs_only_its_own_questions(graded, notebook):
+    """Does every auto-graded question of a corpus notebook that no verdict above lists (its answers untouched, or
+    not depending on the bug) keep full marks?"""
+    listed = {q for n, q, *_ in VERDICTS if n == notebook}
+    lost = [(q.id, q.score, q.mistakes) for q in graded[notebook].questions
+            if q.id not in listed and q.status != "manual" and q.score != q.max_score]
+    assert not lost, lost
+
+
 def test_corpus_is_large_enough():
     """Does the corpus hold at least 20 answers, in at least 10 notebooks' worth of styles?"""
     assert sum(len(answers) for _, answers in NOTEBOOKS.values()) >= 20
