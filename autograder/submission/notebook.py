@@ -61,6 +61,7 @@ REASONS = {  # reason: (kind, 中文, English)
                  "not UTF-8 text, not a notebook (save it from Jupyter and submit it again)"),
     "not-json": ("invalid-json", "不是可读的笔记本（JSON 第 {line} 行第 {column} 列：{error}）",
                  "not a readable notebook (JSON, line {line} column {column}: {error})"),
+    "too-deep": ("invalid-json", "不是可读的笔记本（JSON 嵌套太深）", "not a readable notebook (JSON nested too deep)"),
     "no-cells": ("not-a-notebook", "不是 Jupyter 笔记本（没有 cells 列表）",
                  "not a valid notebook (no list of cells)"),
     "not-a-notebook": ("not-a-notebook", "不是有效的 Jupyter 笔记本（{error}）",
@@ -174,7 +175,7 @@ def _json(text: str, path: Path):
     except json.JSONDecodeError as exc:
         raise SubmissionError("not-json", path, line=exc.lineno, column=exc.colno, error=exc.msg) from None
     except RecursionError:
-        raise SubmissionError("not-json", path, line="?", column="?", error="nested too deep") from None
+        raise SubmissionError("too-deep", path) from None
     return value
 
 

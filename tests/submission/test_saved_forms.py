@@ -90,6 +90,7 @@ def test_another_assignments_notebook_under_this_name_is_graded_as_what_it_is(tm
 @pytest.mark.parametrize("data, kind, words", [
     (b"", "invalid-json", "empty"), (b"  \n", "invalid-json", "empty"),
     (b"\x89PNG\r\n\x1a\n\x00", "invalid-json", "UTF-8"), (b'{"cells": [', "invalid-json", "JSON, line 1"),
+    (b'{"cells": ' + b"[" * 10**5 + b"]" * 10**5 + b"}", "invalid-json", "nested too deep"),
     (b'{"hello": "world"}', "not-a-notebook", "no list of cells"), (b"[1, 2]", "not-a-notebook", "no list of cells"),
     (b'{"nbformat": 9, "cells": []}', "not-a-notebook", "not a valid notebook"),
     (nbformat.writes(nbformat.v4.new_notebook()).encode(), "which-assignment", "--assignment"),
