@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 import torch
 
 from assignments.mistakes import MISTAKES
-from autograder.graders import texts, tolerances
+from autograder.graders import texts
 from autograder.graders.diagnosis import diagnose
 from autograder.graders.framework import CheckFailed
 from autograder.sandbox.inside.wire import Figure, Opaque
@@ -77,16 +77,6 @@ def expect_close(got, want: torch.Tensor, what: str, *, atol: float = 1e-5, rtol
         raise CheckFailed(texts.DIFFERS.format(what=what, nan=nan), mistakes)
     where = bad[0].tolist() if len(bad) else []
     raise CheckFailed(texts.DIFFERS_AT.format(what=what, nan=nan, count=len(bad), where=where), mistakes)
-
-
-def expect_float64_precision(pairs, dtype: torch.dtype, what: str) -> None:
-    """For float64 inputs, each (got, want) of `pairs` also agrees at float64 precision: the one check that charges a
-    result computed through float32 (the other checks compare at float32 precision, so that it costs once)."""
-    if dtype != torch.float64:
-        return
-    for got, want in pairs:
-        if not torch.allclose(as_tensor(got, what).to(torch.float64), want.to(torch.float64), **tolerances.FLOAT64):
-            raise CheckFailed(texts.FLOAT32_PRECISION.format(what=what))
 
 
 def expect_equal(got, want, what: str, *, variants: Mapping[str, object] | None = None) -> None:

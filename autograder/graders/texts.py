@@ -47,11 +47,6 @@ DIFFERS_AT = Text("{what} 与参考实现不一致{nan}:{count} 个元素不同,
                   "{what} differs from the reference{nan}: {count} entries differ, the first at index {where}.")
 NOT_RIGHT = Text("{what} 不对。", "{what} is not right.")
 NOT_A_LETTER = Text("请填写一个选项字母({letters}),得到 {got!r}。", "Answer with one option letter ({letters}); got {got!r}.")
-FLOAT32_PRECISION = Text("{what}:输入是 float64,结果却只有 float32 的精度:计算中有一步经过了 float32(类型转换、用默认 dtype 的 "
-                         "torch.tensor(...)、softmax(..., dtype=torch.float32)……)。",
-                         "{what}: the inputs are float64 but the result is only as precise as float32: some step goes "
-                         "through float32 (a cast, torch.tensor(...) with the default dtype, softmax(..., "
-                         "dtype=torch.float32)…).")
 NOT_A_FIGURE = Text("{what} 应返回 matplotlib Figure,得到 {got}。", "{what} should return a matplotlib Figure; got {got}.")
 
 # ---------------------------------------------------------------- validity gates (gates.py): not attention at all

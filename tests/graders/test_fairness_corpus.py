@@ -18,8 +18,8 @@ from support.notebooks import make_submission, source_notebook
 pytestmark = pytest.mark.slow
 
 SDPA = "answer_scaled_dot_product_attention"
-SDPA_WEIGHT, MSA_WEIGHT, PADDING_WEIGHT = 10.5, 9.0, 6.0
-"""The checks' total weight of sdpa, masked_self_attention and padding_mask: one failed check costs its share."""
+SDPA_WEIGHT = 10.5
+"""The checks' total weight of sdpa: one failed check costs its share."""
 NOTEBOOKS = {  # name: (assignment, answer cells by grade_id)
     "einsum-numpy": ("attention_by_hand", {"answer_scaled_dot_product_attention": A.EINSUM_SDPA, **A.NUMPY_BY_HAND}),
     "baddbmm-tuples": ("attention_by_hand", {"answer_scaled_dot_product_attention": A.BADDBMM_SDPA,
@@ -108,8 +108,8 @@ VERDICTS = [  # (notebook, question, score, mistake ids that must be named, word
     ("buggy-helpers", "classify_head", 2, [], "`head_entropy`, `offset_attention`, `token_attention`"),
     ("buggy-helpers", "find_head", 0, [], "this question scores 0"),
     ("buggy-helpers", "plot_attention", PARTIAL, ["plot-transposed"], ""),
-    # a softmax in float32 (Transformers' eager attention) costs the float64 check only
-    ("hf-eager-math-exp", "sdpa", 5 * (SDPA_WEIGHT - 1) / SDPA_WEIGHT, [], "only as precise as float32"),
+    # a softmax in float32 for float64 inputs (Transformers' eager attention) is right: full marks
+    ("hf-eager-math-exp", "sdpa", 5, [], ""),
     ("hf-eager-math-exp", "by_hand_weights", 1, [], ""),
     ("hf-eager-math-exp", "by_hand_output", 1, [], ""),
     ("hf-eager-math-exp", "love_example", 2, [], ""),  # an np.float32 array
@@ -138,8 +138,8 @@ VERDICTS = [  # (notebook, question, score, mistake ids that must be named, word
     ("blocked-xtransformers", "masked_self_attention", 5, [], ""),
     ("blocked-xtransformers", "padding_mask", 3, [], ""),
     ("llama", "causal_mask", 2, [], ""),
-    ("llama", "masked_self_attention", 5 * (MSA_WEIGHT - 1) / MSA_WEIGHT, [], "only as precise as float32"),
-    ("llama", "padding_mask", 3 * (PADDING_WEIGHT - 1) / PADDING_WEIGHT, [], "only as precise as float32"),
+    ("llama", "masked_self_attention", 5, [], ""),  # softmax(x.float()).type_as(x), as hf-eager-math-exp
+    ("llama", "padding_mask", 3, [], ""),
     *[(name, q, 2, [], "") for name in ("bertviz-categorical", "scipy-pcolormesh", "smoothed-arrays")
       for q in ("get_attentions", "head_entropy", "token_attention", "offset_attention", "classify_head", "find_head",
                 "plot_attention")],
