@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import tempfile
 import threading
@@ -49,18 +48,15 @@ def read_notebook(filename: str | None, data: bytes, assignment: str | None) -> 
     known = ", ".join(ASSIGNMENT_IDS)
     if assignment is not None and assignment not in ASSIGNMENT_IDS:
         raise ServiceError("unknown-assignment", assignment=assignment, known=known)
-    try:
-        json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ServiceError("invalid-json", detail=f"{type(exc).__name__}: {exc}"[:200]) from None
     name = _safe_filename(filename)
     with tempfile.TemporaryDirectory(prefix="attn-upload-") as tmp:
         path = Path(tmp) / name
         path.write_bytes(data)
         try:
             submission = load_submission(path, assignment or ASSIGNMENT_IDS[0])
-        except SubmissionError as exc:
-            raise ServiceError("not-a-notebook", detail=str(exc).replace(str(path), name)) from None
+        except SubmissionError as exc:  # read as `attn-grade check` reads it: a byte-order mark, UTF-16, CRLF…
+            kind = "invalid-json" if exc.kind == "invalid-json" else "not-a-notebook"
+            raise ServiceError(kind, zh=exc.zh, en=exc.en) from None
         try:
             return assignment or infer_assignment(path, submission.notebook), name
         except SubmissionError:

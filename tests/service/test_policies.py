@@ -21,7 +21,7 @@ BILINGUAL = re.compile(r"^[^\n]*[\u4e00-\u9fff][^\n]* / [A-Z][^\n]*$")
 @pytest.fixture(scope="module")
 def served(start_server):
     return start_server("--max-upload-mb", "0.1", "--per-hour", "2", "--cell-timeout", "10", "--call-timeout", "5",
-                        students=("alice", "bob", "carol", "erin"))
+                        students=("alice", "bob", "carol", "dave", "erin"))
 
 
 def assert_refused(response, status: int, error: str) -> None:
@@ -65,6 +65,20 @@ def test_a_bad_upload_is_refused_and_nothing_is_kept(served, scenario, name):
     before = (server.stored_files(), server.get("/api/submissions", tokens["instructor"]).json())
     assert_refused(server.submit(tokens["carol"], data, filename, **fields), status, error)
     assert (server.stored_files(), server.get("/api/submissions", tokens["instructor"]).json()) == before
+
+
+def test_a_notebook_saved_on_windows_is_accepted_and_graded_as_check_reads_it(served, scenario):
+    """Is a notebook with a UTF-8 byte-order mark and CRLF, or saved as UTF-16 (PowerShell), graded in full? (Its
+    markdown is left out, so that the UTF-16 file stays under this server's 0.1 MB.)"""
+    server, tokens = served
+    notebook = nbformat.read(scenario("masked_attention", "perfect"), as_version=4)
+    notebook.cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    text = nbformat.writes(notebook)
+    for data in ("\ufeff" + text.replace("\n", "\r\n")).encode("utf-8"), text.encode("utf-16"):
+        answer = server.submit(tokens["dave"], data, "masked_attention.ipynb")
+        assert answer.status_code == 202, answer.text
+        result = server.verdict(tokens["dave"], answer.json()["id"])["result"]
+        assert result["score"] == result["max_score"] and not result["errors"], result
 
 
 def test_requests_that_are_not_an_upload_are_refused(served):
