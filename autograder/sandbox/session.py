@@ -91,7 +91,8 @@ class Sandbox:
         shutil.rmtree(self._dir, ignore_errors=True)
 
     def run_cells(self) -> list[ErrorRecord]:
-        """Run every cell in order; a failing cell is recorded and skipped, the others still run."""
+        """Run every cell in order; a failing cell is recorded and skipped, the others still run. The graders then see
+        each global as the student's own cells left it, though a later given cell rebound it (see runner.py)."""
         for cell in self.cells:
             reply = self._exec(cell)
             if reply.ok:
@@ -131,7 +132,8 @@ class Sandbox:
     def _exec(self, cell: Cell) -> Reply:
         started = time.monotonic()
         try:
-            return self._request({"op": "exec", "source": cell.source, "cell": cell.index}, self.limits.cell_timeout)
+            request = {"op": "exec", "source": cell.source, "cell": cell.index, "given": cell.given}
+            return self._request(request, self.limits.cell_timeout)
         finally:
             self.cell_seconds += time.monotonic() - started
 

@@ -36,6 +36,9 @@ class Cell:
 
     index: int
     source: str
+    given: bool = False
+    """A cell of the notebook's own that the student does not edit (nbgrader: locked, not a solution): what it binds
+    runs on, but the graders see the student's own value of a global it rebinds (nbgrader grades before it runs)."""
 
 
 class SubmissionError(Exception):
@@ -85,7 +88,7 @@ class Submission:
     def cells(self) -> list[Cell]:
         """Every code cell except nbgrader grade (test) cells and the self-check cell, in order, with its notebook
         index; IPython syntax translated to plain Python (see ipython.py)."""
-        return [Cell(i, to_python(_source(c))) for i, c in enumerate(self.notebook.cells)
+        return [Cell(i, to_python(_source(c)), _is_given(c)) for i, c in enumerate(self.notebook.cells)
                 if c.get("cell_type") == "code" and not _is_test_cell(c) and not _is_self_check(c)]
 
 
@@ -216,6 +219,11 @@ def _grade_id(cell) -> str | None:
 def _is_test_cell(cell) -> bool:
     meta = _nbgrader(cell)
     return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def _is_given(cell) -> bool:
+    meta = _nbgrader(cell)
+    return bool(meta.get("locked")) and not meta.get("solution")
 
 
 def _is_self_check(cell) -> bool:

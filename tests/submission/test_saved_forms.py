@@ -24,8 +24,9 @@ def nb():
 
 @pytest.fixture(scope="module")
 def plain(nb, tmp_path_factory):
-    """The cells to run of the notebook as nbformat writes it."""
-    return [c.source for c in load_submission(saved.save(tmp_path_factory.mktemp("plain") / f"{A}.ipynb", nb)).cells]
+    """The cells to run of the notebook as nbformat writes it (source, given)."""
+    cells = load_submission(saved.save(tmp_path_factory.mktemp("plain") / f"{A}.ipynb", nb)).cells
+    return [(c.source, c.given) for c in cells]
 
 
 SAVED_AS = {  # form: (file name, notebook → what is saved, save()'s options)
@@ -47,11 +48,26 @@ SAVED_AS = {  # form: (file name, notebook → what is saved, save()'s options)
 
 @pytest.mark.parametrize("form", SAVED_AS)
 def test_every_saved_form_runs_the_same_cells(nb, plain, tmp_path, form):
-    """Is the notebook saved this way read as its assignment, with the same cells to run as the plain one?"""
+    """Is the notebook saved this way read as its assignment, with the same cells to run as the plain one, the same
+    of them given (the notebook's own read-only cells)?"""
     name, convert, options = SAVED_AS[form]
     submission = load_submission(saved.save(tmp_path / name, convert(nb), **options))
     assert submission.assignment == A
-    assert [c.source for c in submission.cells] == plain
+    assert [(c.source, c.given) for c in submission.cells] == plain
+
+
+def test_given_cells_are_the_locked_cells_that_are_not_answers(nb, tmp_path):
+    """Are the imports and demo cells given (nbgrader: locked, no solution), the answers and the student's own new
+    cells not, and, with the metadata stripped (Colab), no cell given?"""
+    nb = saved.inserted(nb, "answer_causal_mask", "scratch = 1")
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    submission = load_submission(saved.save(tmp_path / "given" / f"{A}.ipynb", nb))
+    given = {ids[c.index] for c in submission.cells if c.given}
+    assert given == {"imports", "demo_tril", "demo_causal_mask", "demo_before_after", "demo_heatmap",
+                     "demo_padding_broadcast", "demo_empty_row", "demo_float16"}
+    assert not any(c.given for c in submission.cells if ids[c.index] is None)  # the scratch cell
+    stripped = load_submission(saved.save(tmp_path / "stripped" / f"{A}.ipynb", saved.without_metadata(nb)))
+    assert stripped.cells and not any(c.given for c in stripped.cells)
 
 
 NAMED = ["Copy of masked_attention.ipynb", "masked_attention (1).ipynb", "masked_attention（1）.ipynb",

@@ -41,12 +41,14 @@ class Runner:
     """The sandbox side of the protocol: a namespace, the cells run into it, and calls into it."""
 
     def __init__(self):
-        shell = Shell(self)
         self.namespace = {"__name__": "__main__", "display": lambda *a, **k: None, "get_ipython": lambda: shell}
+        shell = Shell(self.namespace)
         self.output = Discard()
         self.recorder = None
         """Records torch's attention kernels during a call (set up by main() once torch is imported)."""
         self.model = self.tokenizer = None
+        self.students: dict[str, object] = {}
+        """Each global as the student's own cells last left it (not a given cell's): what the graders will see."""
 
     def handle(self, request: dict) -> dict:
         """Answer one request: exec, call or get."""
@@ -54,8 +56,12 @@ class Runner:
         signal.signal(signal.SIGALRM, _on_alarm)
         signal.alarm(max(int(request.get("timeout", 0)), 0))
         try:
+            if op in ("call", "get"):  # the cells ran: undo a given cell's rebinding of a global of the student's
+                self.namespace.update(self.students)
+                self.students.clear()
             if op == "exec":
-                reply = self.exec_cell(str(request["source"]), int(request.get("cell", -1)))
+                reply = self.exec_cell(str(request["source"]), int(request.get("cell", -1)),
+                                       given=request.get("given") is True)
             elif op == "call":
                 reply = self.call(str(request["name"]), request.get("args", []), request.get("kwargs", {}),
                                   record=request.get("record") is True)
@@ -69,8 +75,9 @@ class Runner:
             signal.alarm(0)
         return reply
 
-    def exec_cell(self, source: str, cell: int) -> dict:
+    def exec_cell(self, source: str, cell: int, given: bool = False) -> dict:
         """Run one code cell's source, plain Python (the grader translated its IPython syntax), in the namespace."""
+        before = dict(self.namespace)
         try:
             code = compile(source, f"<cell {cell}>", "exec")
             self._with_student_streams(exec, code, self.namespace)
@@ -78,6 +85,10 @@ class Runner:
             raise
         except BaseException as exc:  # noqa: BLE001 — student code may raise anything, SystemExit included
             return _error_reply(exc)
+        finally:  # a student's cell (not `given`: read-only in the notebook): what it bound or deleted is graded
+            if not given:
+                self.students = {k: v for k, v in self.students.items() if k in self.namespace or k not in before}
+                self.students.update((k, v) for k, v in self.namespace.items() if before.get(k, before) is not v)
         return {"ok": True}
 
     def call(self, name: str, args: list, kwargs: dict, record: bool = False) -> dict:
@@ -143,12 +154,8 @@ class Shell:
     Python in a kernel runs (%time, %prun, %%capture's variable), %env and %%writefile do their small part, and the
     rest (the shell, pip, help, plots, %timeit, anything unknown) does nothing. Nothing reaches a shell."""
 
-    def __init__(self, runner: Runner):
-        self.runner = runner
-
-    @property
-    def user_ns(self) -> dict:
-        return self.runner.namespace
+    def __init__(self, user_ns: dict):
+        self.user_ns = user_ns
 
     def run_line_magic(self, name: str, line: str, _stack_depth: int = 1):
         frame = sys._getframe(1)  # a kernel runs %time in the caller's scope: the notebook's, or a function's
