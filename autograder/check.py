@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from autograder.graders.evidence import Evidence
 
 
+OTHER_ASSIGNMENT = ("这个笔记本看起来是 {looks} 的，按要求的 {asked} 评分：请交 {asked} 的笔记本 / This notebook looks like "
+                    "{looks}'s; it was graded as {asked}, as asked: submit the {asked} notebook")
+"""The note on a notebook of another assignment than the one asked for (the result's errors, cell -1)."""
 _GRADERS = threading.Lock()
 """pytest keeps process-wide state, and CPython 3.11's `ast` is not safe from two threads at once (pytest parses the
 graders as it imports them, the scan parses notebooks): one notebook at a time prepares or runs its graders in a
@@ -83,7 +86,8 @@ def _check(notebook, assignment, langs, limits, isolation, warm, evidence, keep_
         assignment=submission.assignment, notebook=str(notebook),
         score=round(sum(q.score for q in questions), 4), max_score=float(sum(points.values())),
         isolation=isolation_used, duration_s=duration, questions=questions,
-        errors=cell_errors + _grader_errors(outcomes)) for lang, questions in scored.items()}
+        errors=_assignment_notes(submission, assignment) + cell_errors + _grader_errors(outcomes))
+        for lang, questions in scored.items()}
     _log_timing(results[langs[0]], time.monotonic() - started, cell_seconds, startup, warm=starter is not None)
     return results, evidence
 
@@ -95,6 +99,13 @@ def prepare_graders(assignment: str) -> None:
         from autograder.graders.framework import prepare_graders as prepare
         import autograder.scoring  # noqa: F401
         prepare(assignment)
+
+
+def _assignment_notes(submission, asked: str | None) -> list[ErrorRecord]:
+    """An `other-assignment` record when the assignment was given and the notebook is clearly another one's."""
+    from autograder.submission import other_assignment
+    looks = other_assignment(submission.notebook, asked) if asked else None
+    return [ErrorRecord(-1, "other-assignment", OTHER_ASSIGNMENT.format(asked=asked, looks=looks))] if looks else []
 
 
 def _grader_errors(outcomes) -> list[ErrorRecord]:

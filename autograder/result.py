@@ -45,6 +45,7 @@ ERROR_KINDS = {
     "no-notebook": "the assignment folder has no .ipynb notebook",
     "several-notebooks": "the assignment folder has more than one notebook and none is named as released",
     "extra-notebook": "the notebook named as released was graded; the folder's other notebooks were ignored",
+    "other-assignment": "the notebook is clearly another assignment's; it was graded as the one asked for",
     "no-privilege-drop": "no bubblewrap and the student's code could not be run as a user kept from the answer key",
     # the graders (for the instructor)
     "grader-error": "a grader itself failed on this submission (a bug on our side, not the student's)",

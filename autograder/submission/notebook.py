@@ -122,12 +122,19 @@ def infer_assignment(path: Path, notebook: nbformat.NotebookNode) -> str:
     grade ids, else the question names its text mentions. When the name says one assignment and the contents
     clearly another (none of the named one's), the contents win: the notebook is graded as what it is."""
     named = _named(path)
-    found, evidence = _contents(notebook)
-    if named and not (found and found != named and evidence[named] == 0):
+    if named and not other_assignment(notebook, named):
         return named
+    found, _ = _contents(notebook)
     if found:
         return found
     raise SubmissionError("which-assignment", path)
+
+
+def other_assignment(notebook: nbformat.NotebookNode, assignment: str) -> str | None:
+    """The assignment the notebook's contents clearly show when that is not `assignment` and nothing of
+    `assignment`'s is in it (its grade ids, else the question names its text mentions); None otherwise."""
+    found, evidence = _contents(notebook)
+    return found if found and found != assignment and evidence[assignment] == 0 else None
 
 
 def _named(path: Path) -> str | None:

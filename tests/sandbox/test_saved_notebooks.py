@@ -1,6 +1,6 @@
 """Does a correct notebook get full marks however the student saved it — Colab without nbgrader's metadata, a copy
 into `Untitled1.ipynb`, Windows' byte-order mark and CRLF, IPython magics and shell lines in its cells — and another
-assignment's notebook under this one's name get graded as what it is?
+assignment's notebook under this one's name get graded as what it is (or, where this one is asked for, say so)?
 
 Each notebook is graded once, warm, through `autograder.check.check`.
 """
@@ -74,13 +74,15 @@ def graded(tmp_path_factory):
         "untitled": saved.save(tmp / "untitled" / "Untitled1.ipynb", _untitled_notebook()),
         "other": saved.save(tmp / "other" / f"{MASKED}.ipynb", saved.filled(BY_HAND)),
     }
-    return {form: _grade(path) for form, path in notebooks.items()}
+    graded = {form: _grade(path) for form, path in notebooks.items()}
+    graded |= {f"{form}, {MASKED} asked": _grade(notebooks[form], MASKED) for form in ("other", "windows")}
+    return graded
 
 
-def _grade(path):
+def _grade(path, assignment=None):
     """The Result, or the SubmissionError that refused the notebook (each test then fails on its own)."""
     try:
-        return check(path, limits=FAST, warm=True)
+        return check(path, assignment=assignment, limits=FAST, warm=True)
     except SubmissionError as refused:
         return refused
 
@@ -124,3 +126,13 @@ def test_another_assignments_notebook_under_this_name_is_graded_as_what_it_is(gr
     """attention_by_hand's notebook saved as masked_attention.ipynb: graded as attention_by_hand, full marks?"""
     result = graded["other"]
     assert (result.assignment, result.score, result.max_score) == (BY_HAND, 15, 15)
+
+
+def test_another_assignments_notebook_where_this_one_is_asked_for_says_so(graded):
+    """The same notebook where masked_attention is asked for (batch, the service, Gradescope): graded as asked,
+    with a note naming both assignments; a masked_attention notebook asked for as such gets no note?"""
+    result = graded[f"other, {MASKED} asked"]
+    assert result.assignment == MASKED and result.score == 0
+    notes = [e for e in result.errors if e.kind == "other-assignment"]
+    assert len(notes) == 1 and notes[0].cell == -1 and BY_HAND in notes[0].message and MASKED in notes[0].message
+    assert graded[f"windows, {MASKED} asked"].errors == []
