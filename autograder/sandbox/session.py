@@ -21,7 +21,7 @@ from autograder.sandbox.confinement import Limits, bwrap_available, bwrap_comman
 if TYPE_CHECKING:  # reading notebooks (nbformat) is not needed to start a sandbox
     from autograder.submission import Cell
 
-RUNNER_FILES = ("runner.py", "wire.py", "pretrained.py")
+RUNNER_FILES = ("runner.py", "shell.py", "wire.py", "pretrained.py")
 INSIDE = Path(__file__).resolve().parent / "inside"
 """The files that run inside the sandbox (copied in beside each other; they import nothing of the grader)."""
 

@@ -24,9 +24,9 @@ from pathlib import Path
 
 from autograder.sandbox import cgroup
 from autograder.sandbox.confinement import Limits, bwrap_available, bwrap_command, kill_tree, sandbox_env, set_limits
-from autograder.sandbox.session import INSIDE, ColdStart, Sandbox
+from autograder.sandbox.session import INSIDE, RUNNER_FILES, ColdStart, Sandbox
 
-ZYGOTE_FILES = ("runner.py", "wire.py", "pretrained.py", "zygote.py", "filesystems.py")
+ZYGOTE_FILES = RUNNER_FILES + ("zygote.py", "filesystems.py")
 STARTUP_TIMEOUT = 180.0
 REPLY_TIMEOUT = 10.0
 _local = threading.local()
