@@ -77,7 +77,7 @@ def test_server_errors_are_one_sentence(served, tmp_path):
         assert expected in run.stdout.splitlines()[-1] and " / " in run.stdout.splitlines()[-1], run.stdout
     (folder / f"{ASSIGNMENT}.ipynb").write_text("{not json", encoding="utf-8")
     run = run_bare(released_cell(ASSIGNMENT), folder, ATTN_GRADE_SERVER=server.url, ATTN_GRADE_TOKEN=tokens["carol"])
-    assert "not valid JSON" in run.stdout.splitlines()[-1] and "Traceback" not in run.stderr
+    assert "not a readable notebook (JSON, line 1" in run.stdout.splitlines()[-1] and "Traceback" not in run.stderr
 
 
 def test_in_a_real_kernel_the_verdict_is_shown_and_the_key_never_imported(served, tmp_path, monkeypatch):
