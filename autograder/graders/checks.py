@@ -1,6 +1,8 @@
 """Typed comparisons of a student's value with the key's; each failure says what is wrong, never the expected value."""
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable, Mapping
 
 import torch
@@ -88,8 +90,10 @@ def expect_equal(got, want, what: str, *, variants: Mapping[str, object] | None 
 
 
 def expect_letter(got, quiz) -> None:
-    """A quiz answer: one letter among the options; wrong letters get that option's feedback."""
-    letter = got.strip().upper() if isinstance(got, str) else got
+    """A quiz answer: one letter among the options, in either case, full-width or not, bracketed or followed by a
+    stop ("c", " C ", "(C)", "C.", "（Ｃ）"); wrong letters get that option's feedback."""
+    lone = re.fullmatch(r"\W*([A-Za-z])\W*", unicodedata.normalize("NFKC", got)) if isinstance(got, str) else None
+    letter = lone.group(1).upper() if lone else None
     if letter not in quiz.options:
         raise CheckFailed(texts.NOT_A_LETTER.format(letters="/".join(quiz.options), got=got), ["wrong-type"])
     if letter != quiz.answer:

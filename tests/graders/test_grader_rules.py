@@ -1,6 +1,6 @@
 """The rules behind the corpus's verdicts, one value at a time (no sandbox): a given mask's bugs named from the weights
 alone, the love row divided by d_k, a head's measures at float32 precision,
-(layer, head) as an array, and the heatmap a viewer sees."""
+(layer, head) as an array, the heatmap a viewer sees, and a quiz letter however it is written."""
 from __future__ import annotations
 
 import math
@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from assignments import attention_by_hand as key
-from assignments import bert_heads
+from assignments import bert_heads, masked_attention
 from autograder.graders.bert_probes import as_layer_head, compare_measure, heatmap_axes, stochastic
+from autograder.graders.checks import expect_letter
 from autograder.graders.diagnosis import distribution_signatures, weight_signatures
 from autograder.graders.framework import CheckFailed
 from autograder.sandbox.inside import wire
@@ -89,3 +90,19 @@ def test_layer_and_head_may_come_as_an_array_of_two():
     assert as_layer_head((torch.tensor(3), 5), "`find_head`") == (3, 5)
     with pytest.raises(CheckFailed):
         as_layer_head(torch.tensor([3.0, 5.0]), "`find_head`")
+
+
+@pytest.mark.parametrize("written", ["{}", " {} ", "{lower}", "({})", "{}.", "{})", "（{full}）", '"{}"'])
+def test_a_quiz_letter_counts_however_it_is_written(written):
+    """Is the right letter accepted lower-case, padded, bracketed, with a stop or full-width, as a human reads it?"""
+    quiz = masked_attention.QUIZZES[0]
+    full = chr(ord("Ａ") + ord(quiz.answer) - ord("A"))
+    expect_letter(written.format(quiz.answer, lower=quiz.answer.lower(), full=full), quiz)
+
+
+@pytest.mark.parametrize("written", ["", "CD", "C or D", "选 C", None, ["C"], 3])
+def test_anything_but_one_letter_is_not_an_answer(written):
+    """Is a quiz answer that is not one letter refused as wrong-type (not graded as some option)?"""
+    with pytest.raises(CheckFailed) as refused:
+        expect_letter(written, masked_attention.QUIZZES[0])
+    assert refused.value.mistakes == ["wrong-type"]
