@@ -24,4 +24,5 @@ GATE_ROW_SUM = 1e-4
 SAME = 1e-9
 """Two values the same (a constant answer, a uniform row, an output unchanged by the future): rounding only."""
 DIAGNOSIS = dict(atol=1e-6, rtol=1e-5)
-"""Matching a wrong value against the key's buggy variants: between FLOAT32 and FLOAT64, so float32 answers match."""
+"""Matching a wrong value against the key's buggy variants: tighter than FLOAT32 (a variant is named only when it is
+clearly what the student computed), yet loose enough for answers computed in float32."""
