@@ -121,10 +121,9 @@ def infer_assignment(path: Path, notebook: nbformat.NotebookNode) -> str:
     """The assignment id from the file's name (or its folder's), else from what the notebook contains: its nbgrader
     grade ids, else the question names its text mentions. When the name says one assignment and the contents
     clearly another (none of the named one's), the contents win: the notebook is graded as what it is."""
-    named = _named(path)
-    if named and not other_assignment(notebook, named):
+    named, (found, evidence) = _named(path), _contents(notebook)
+    if named and not _clearly_other(found, evidence, named):
         return named
-    found, _ = _contents(notebook)
     if found:
         return found
     raise SubmissionError("which-assignment", path)
@@ -134,7 +133,11 @@ def other_assignment(notebook: nbformat.NotebookNode, assignment: str) -> str | 
     """The assignment the notebook's contents clearly show when that is not `assignment` and nothing of
     `assignment`'s is in it (its grade ids, else the question names its text mentions); None otherwise."""
     found, evidence = _contents(notebook)
-    return found if found and found != assignment and evidence[assignment] == 0 else None
+    return found if _clearly_other(found, evidence, assignment) else None
+
+
+def _clearly_other(found: str | None, evidence: dict[str, int], assignment: str) -> bool:
+    return bool(found) and found != assignment and evidence[assignment] == 0
 
 
 def _named(path: Path) -> str | None:

@@ -37,11 +37,9 @@ def token_attention(attn, tokens, targets):
     "answer_offset_attention": '''\
 def offset_attention(attn, offset):
     L = attn.shape[-1]
-    total = torch.zeros(attn.shape[:-2], dtype=attn.dtype)
-    for i in range(L):
-        if 0 <= i + offset < L:
-            total = total + attn[..., i, i + offset]
-    return total / L
+    i = torch.arange(L)
+    inside = (i + offset >= 0) & (i + offset < L)          # queries whose key i + offset exists
+    return attn[..., i[inside], (i + offset)[inside]].sum(dim=-1) / L
 ''',
     "answer_classify_head": '''\
 def classify_head(head_attn, tokens):

@@ -46,7 +46,7 @@ class Runner:
         self.recorder = None
         """Records torch's attention kernels during a call (set up by main() once torch is imported)."""
         self.model = self.tokenizer = None
-        self.students: dict[str, object] = {}
+        self.student_globals: dict[str, object] = {}
         """Each global as the student's own cells last left it (not a given cell's): what the graders will see."""
 
     def handle(self, request: dict) -> dict:
@@ -56,8 +56,8 @@ class Runner:
         signal.alarm(max(int(request.get("timeout", 0)), 0))
         try:
             if op in ("call", "get"):  # the cells ran: undo a given cell's rebinding of a global of the student's
-                self.namespace.update(self.students)
-                self.students.clear()
+                self.namespace.update(self.student_globals)
+                self.student_globals.clear()
             if op == "exec":
                 reply = self.exec_cell(str(request["source"]), int(request.get("cell", -1)),
                                        given=request.get("given") is True)
@@ -86,8 +86,9 @@ class Runner:
             return _error_reply(exc)
         finally:  # a student's cell (not `given`: read-only in the notebook): what it bound or deleted is graded
             if not given:
-                self.students = {k: v for k, v in self.students.items() if k in self.namespace or k not in before}
-                self.students.update((k, v) for k, v in self.namespace.items() if before.get(k, before) is not v)
+                self.student_globals = {k: v for k, v in self.student_globals.items()
+                                        if k in self.namespace or k not in before}
+                self.student_globals.update((k, v) for k, v in self.namespace.items() if before.get(k, before) is not v)
         return {"ok": True}
 
     def call(self, name: str, args: list, kwargs: dict, record: bool = False) -> dict:
