@@ -153,6 +153,9 @@ def run_graders(student: Student, assignment: str, evidence: Evidence | None = N
     args = [str(HERE / f"test_{assignment}.py"), "-p", "no:cacheprovider", "-p", "no:terminal",
             "-p", "no:unraisableexception", "-p", "no:threadexception",  # their full gc passes: 0.4 s a notebook
             "-p", "no:logging",  # log capture around every test: 0.1 s a notebook
+            # warm workers grade in threads of one process: capturing (or faulthandler's copy of) file descriptors
+            # 1 and 2 would swallow what the other threads print, a Ctrl-C's message, or leave fd 2 redirected
+            "--capture=no", "-p", "no:faulthandler",
             "-o", "addopts=", "-o", "python_files=test_*.py", "--rootdir", str(HERE), "-W", "ignore",
             "--import-mode=importlib", "-c", str(HERE / "pytest.ini")]
     pytest.main(args, plugins=[plugin])

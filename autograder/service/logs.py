@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import json
-import os
+import sys
 import threading
 
 from autograder.service.store import now, timestamp
 
-_STDERR = os.fdopen(os.dup(2), "w", encoding="utf-8", buffering=1)
-"""The service's own copy of stderr: the graders' pytest captures file descriptors 1 and 2 while it runs, in the
-whole process, which would swallow what the other threads log meanwhile."""
 _WRITE = threading.Lock()
 
 
@@ -18,5 +15,5 @@ def log_event(event: str, **fields) -> None:
     score)."""
     line = json.dumps({"time": timestamp(now()), "event": event, **fields}, ensure_ascii=False)
     with _WRITE:
-        _STDERR.write(line + "\n")
-        _STDERR.flush()
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()

@@ -191,6 +191,26 @@ def test_an_interrupted_or_killed_batch_resumes_with_every_student_exactly_once(
         assert [row["student"] for row in csv.DictReader(handle)] == students
 
 
+@pytest.mark.slow
+def test_the_graders_leave_the_processs_stdout_and_stderr_alone_while_they_run():
+    """Warm workers grade in threads of one process: while one grades, do file descriptors 1 and 2 and sys.stdout and
+    sys.stderr stay where they were, so what the other threads print (the summary, a Ctrl-C's message) is seen?"""
+    import threading
+    from autograder.check import check
+    from support.notebooks import source_notebook
+
+    def streams():
+        return (os.readlink("/proc/self/fd/1"), os.readlink("/proc/self/fd/2"), id(sys.stdout), id(sys.stderr))
+    before, seen, results = streams(), set(), []
+    grading = threading.Thread(target=lambda: results.append(check(source_notebook(ID), warm=True)))
+    grading.start()
+    while grading.is_alive():
+        seen.add(streams())
+        time.sleep(0.001)
+    assert results and results[0].score == results[0].max_score
+    assert seen == {before} and streams() == before
+
+
 def test_a_second_run_on_the_same_output_is_refused_while_the_first_holds_it(tmp_path):
     """Two `attn-grade grade` runs writing one results.jsonl at once would interleave: is the second refused?"""
     from autograder.batch.ledger import exclusive_lock as _exclusive
