@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,8 @@ HERE = Path(__file__).resolve().parent
 LOG = logging.getLogger(__name__)
 ZH_NAME = "中文:"
 """A grader test's docstring names its check in English on the first line and in Chinese on a `中文:` line."""
+NOT_INSTALLED = re.compile(r"ModuleNotFoundError: No module named '([^']+)'")
+"""How a failed call or cell says that an import found no such module (Python's own wording)."""
 
 
 class CheckFailed(AssertionError):
@@ -128,6 +131,8 @@ def _outcome(qid: str, name: Text, weight: float, excinfo) -> Outcome:
         return Outcome(qid, name, weight, False, exc.text, exc.mistakes, zero_question=exc.zero_question)
     if isinstance(exc, StudentFailure):
         message = texts.CALL_FAILED.get(exc.kind, texts.CALL_RAISED).format(name=exc.name, detail=exc.detail)
+        if missing := NOT_INSTALLED.search(exc.detail):
+            message = texts.NOT_INSTALLED.format(message=message, module=missing.group(1).partition(".")[0])
         return Outcome(qid, name, weight, False, message, exc.mistakes,
                        errored=exc.kind not in ("not-implemented", "missing"))
     LOG.warning("grader error in %s / %s", qid, name.en, exc_info=exc)  # the traceback is for the instructor only

@@ -30,6 +30,11 @@ CALL_TIMED_OUT = Text("调用 `{name}` 超时(死循环或太慢?)。", "Calling
 INTERPRETER_CRASHED = Text("调用 `{name}` 时解释器崩溃或退出了:{detail}",
                            "The interpreter crashed or exited while calling `{name}`: {detail}")
 CALL_RAISED = Text("调用 `{name}` 时出错:{detail}", "Calling `{name}` raised an error: {detail}")
+NOT_INSTALLED = Text("{message}评分环境里没有安装 `{module}`:请只用 notebook 已经导入的库(torch、NumPy、matplotlib……),"
+                     "或请老师安装它。",
+                     "{message} `{module}` is not installed where notebooks are graded: use the libraries the notebook "
+                     "already imports (torch, NumPy, matplotlib, …), or ask your instructor to install it.")
+"""Added to a failed call's message when the error was importing a module that the grading environment lacks."""
 CALL_FAILED = {"not-implemented": NOT_IMPLEMENTED, "missing": NOT_DEFINED, "cell-failed": DEFINING_CELL_FAILED,
                "timeout": CALL_TIMED_OUT, "crash": INTERPRETER_CRASHED}
 """By the sandbox's reply kind (`StudentFailure.kind`); any other kind is CALL_RAISED."""

@@ -1,5 +1,5 @@
-"""Answers adapted from well-known public attention code (Transformers, fairseq, LLaMA, x-transformers, GPT-2, NumPy
-ports, plain loops) to these exercises' signatures, right and wrong, grouped one answer per question per notebook."""
+"""Answers adapted from well-known public attention code (Transformers, fairseq, LLaMA, x-transformers, GPT-2, einops,
+NumPy ports, plain loops) to these exercises' signatures, right and wrong, grouped one answer per question per notebook."""
 from __future__ import annotations
 
 # ---------------------------------------------------------------- attention_by_hand: sdpa
@@ -79,6 +79,18 @@ def scaled_dot_product_attention(Q, K, V, mask=None):
     attention = DotProductAttention().eval()
     out = attention(Q, K, V, None if mask is None else torch.as_tensor(mask) != 0)
     return out, attention.attention_weights
+'''
+EINOPS_SDPA = '''\
+from einops import einsum, rearrange
+
+
+def scaled_dot_product_attention(Q, K, V, mask=None):
+    scale = Q.shape[-1] ** -0.5                                      # lucidrains' style
+    sim = einsum(Q, K, "... i d, ... j d -> ... i j") * scale
+    if mask is not None:
+        sim = sim.masked_fill(mask == 0, -torch.finfo(sim.dtype).max)
+    attn = sim.softmax(dim=-1)
+    return einsum(attn, V, "... i j, ... j d -> ... i d"), attn
 '''
 AFTER_SOFTMAX_SDPA = '''\
 def scaled_dot_product_attention(Q, K, V, mask=None):

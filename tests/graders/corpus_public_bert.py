@@ -1,4 +1,4 @@
-"""`bert_heads` answers adapted from public analysis code (bertviz, SciPy, torch.distributions, pyplot tutorials),
+"""`bert_heads` answers adapted from public analysis code (bertviz, SciPy, torch.distributions, pyplot tutorials, seaborn),
 one answer per question per notebook; the last notebook has one bug per helper."""
 from __future__ import annotations
 
@@ -184,5 +184,69 @@ def offset_attention(attn, offset):
 def find_head(attn, tokens, source, target):
     grid = np.asarray(attn)[:, :, tokens.index(source), tokens.index(target)]
     return np.array(np.unravel_index(grid.argmax(), grid.shape))   # array([layer, head]): unpacks as a pair
+''',
+}
+SEABORN_BERT = {  # the way many tutorials write it: torch.cat, entr, diagonal, pandas + seaborn
+    "answer_get_attentions": '''\
+def get_attentions(model, tokenizer, text):
+    model.eval()
+    encoded = tokenizer(text, return_tensors="pt")
+    with torch.inference_mode():
+        outputs = model(**encoded, output_attentions=True)
+    tokens = tokenizer.convert_ids_to_tokens(encoded["input_ids"].squeeze(0).tolist())
+    return tokens, torch.cat(outputs.attentions, dim=0)     # batch of one: [layers, heads, L, L]
+''',
+    "answer_head_entropy": '''\
+def head_entropy(attn):
+    return torch.special.entr(attn).sum(dim=-1).mean(dim=-1)   # entr(0) = 0
+''',
+    "answer_token_attention": '''\
+def token_attention(attn, tokens, targets):
+    if isinstance(targets, str):
+        targets = {targets}
+    keys = [j for j, token in enumerate(tokens) if token in targets]
+    return attn[..., keys].sum(dim=-1).mean(dim=-1)
+''',
+    "answer_offset_attention": '''\
+def offset_attention(attn, offset):
+    L = attn.shape[-1]
+    return torch.diagonal(attn, offset=offset, dim1=-2, dim2=-1).sum(dim=-1) / L
+''',
+    "answer_classify_head": '''\
+import numpy as np
+
+
+def classify_head(head_attn, tokens):
+    offsets = {"previous": -1, "next": 1, "self": 0}
+    scores = {kind: float(offset_attention(head_attn, o)) for kind, o in offsets.items()}
+    kind = max(scores, key=scores.get)
+    if scores[kind] >= 0.5:
+        return kind
+    targets = {"cls": "[CLS]", "sep": "[SEP]", "punct": [".", ","]}
+    scores = {kind: float(token_attention(head_attn, tokens, t)) for kind, t in targets.items()}
+    kind = max(scores, key=scores.get)
+    if scores[kind] >= 0.6:
+        return kind
+    return "broad" if float(head_entropy(head_attn)) / np.log(len(tokens)) >= 0.78 else "mixed"
+''',
+    "answer_find_head": '''\
+def find_head(attn, tokens, source, target):
+    if source not in tokens or target not in tokens:
+        raise ValueError(f"{source!r} or {target!r} is not among the tokens")
+    scores = attn[:, :, tokens.index(source), tokens.index(target)].numpy()
+    layer, head = np.unravel_index(scores.argmax(), scores.shape)
+    return layer, head
+''',
+    "answer_plot_attention": '''\
+import pandas as pd
+import seaborn as sns
+
+
+def plot_attention(attn, tokens, layer, head):
+    frame = pd.DataFrame(attn[layer, head].numpy(), index=tokens, columns=tokens)
+    fig, ax = plt.subplots(figsize=(7, 6))
+    sns.heatmap(frame, cmap="rocket_r", square=True, ax=ax)
+    ax.set(xlabel="key", ylabel="query", title=f"layer {layer}, head {head}")
+    return fig
 ''',
 }

@@ -57,6 +57,8 @@ NOTEBOOKS = {  # name: (assignment, answer cells by grade_id)
     "scipy-pcolormesh": ("bert_heads", PB.SCIPY_BERT),
     "swapped-current-figure": ("bert_heads", PB.SWAPPED_HELPERS_BERT),
     "smoothed-arrays": ("bert_heads", PB.SMOOTHED_ARRAYS_BERT),
+    "seaborn-dataframe": ("bert_heads", PB.SEABORN_BERT),
+    "einops": ("attention_by_hand", {SDPA: P.EINOPS_SDPA}),
 }
 PARTIAL = "partial"
 """More than 0, less than the question's points."""
@@ -140,7 +142,9 @@ VERDICTS = [  # (notebook, question, score, mistake ids that must be named, word
     ("llama", "causal_mask", 2, [], ""),
     ("llama", "masked_self_attention", 5, [], ""),  # softmax(x.float()).type_as(x), as hf-eager-math-exp
     ("llama", "padding_mask", 3, [], ""),
-    *[(name, q, 2, [], "") for name in ("bertviz-categorical", "scipy-pcolormesh", "smoothed-arrays")
+    ("einops", "sdpa", 5, [], ""),
+    *[(name, q, 2, [], "") for name in ("bertviz-categorical", "scipy-pcolormesh", "smoothed-arrays",
+                                               "seaborn-dataframe")
       for q in ("get_attentions", "head_entropy", "token_attention", "offset_attention", "classify_head", "find_head",
                 "plot_attention")],
     ("swapped-current-figure", "get_attentions", 2, [], ""),
